@@ -1,0 +1,45 @@
+"""Column schemas of the run store's tables. Field names match the records that cross the seams."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SAMPLES = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("sample_index", pa.int64(), nullable=False),
+        pa.field("text", pa.large_string()),
+        pa.field("prompt_tokens", pa.int32()),
+        pa.field("completion_tokens", pa.int32()),
+        pa.field("finish_reason", pa.string()),
+        pa.field("cumulative_logprob", pa.float64()),
+        pa.field("seed", pa.int64()),
+    ]
+)
+
+VERDICTS = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("sample_index", pa.int64(), nullable=False),
+        pa.field("verifier", pa.string(), nullable=False),
+        pa.field("verifier_version", pa.string(), nullable=False),
+        pa.field("verdict", pa.string(), nullable=False),
+        pa.field("answer", pa.large_string()),
+        pa.field("detail", pa.large_string()),
+        pa.field("seconds", pa.float64()),
+    ]
+)
+
+SCORES = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("sample_index", pa.int64(), nullable=False),
+        pa.field("scorer", pa.string(), nullable=False),
+        pa.field("scorer_version", pa.string(), nullable=False),
+        pa.field("score", pa.float64()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {"samples": SAMPLES, "verdicts": VERDICTS, "scores": SCORES}
+
+VERDICT_VALUES = ("pass", "fail", "timeout", "error")

@@ -1,0 +1,177 @@
+"""An append-only table kept as Parquet shards in one directory.
+
+Every append is one new shard written under a temporary name, fsynced and renamed into place, so a kill at
+any moment leaves either the whole shard or nothing. Compaction writes a merged shard whose footer names the
+shards it replaces; readers ignore replaced shards, so a kill during compaction never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from monkeys.errors import MonkeysError
+
+SUFFIX = ".parquet"
+TMP_PREFIX = ".tmp-"
+REPLACES_KEY = b"monkeys.replaces"
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so a reader sees the old file or the new one, never a torn one."""
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:8]}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path, metadata: dict[bytes, bytes] | None = None) -> None:
+    """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update(metadata)
+        table = table.replace_schema_metadata(merged)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd", row_group_size=64 * 1024)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class ShardedTable:
+    """One logical table: a directory of immutable Parquet shards sharing a schema."""
+
+    def __init__(self, directory: Path, schema: pa.Schema) -> None:
+        self.directory = Path(directory)
+        self.schema = schema
+
+    # -- writing -------------------------------------------------------------------------------------
+    def append(self, table: pa.Table) -> Path | None:
+        """Store `table` as one new shard; returns its path (None for an empty table)."""
+        if table.num_rows == 0:
+            return None
+        table = table.select(self.schema.names).cast(self.schema)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
+        write_parquet_atomic(table, path)
+        return path
+
+    def remove_temporaries(self) -> int:
+        """Delete shards a killed writer left half-written (only call while holding the writer lock)."""
+        removed = 0
+        if self.directory.is_dir():
+            for p in self.directory.glob(f"{TMP_PREFIX}*"):
+                p.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def compact(self, max_rows: int = 2_000_000) -> int:
+        """Merge small shards into larger ones; returns how many shards were replaced.
+
+        Only the writer-lock holder may call this. Safe against a kill at any point: the merged shard lists
+        the shards it replaces in its footer, and readers skip those until they are deleted.
+        """
+        live = self.shards()
+        small = [p for p in live if pq.ParquetFile(p).metadata.num_rows < max_rows // 4]
+        if len(small) < 2:
+            return 0
+        groups: list[list[Path]] = [[]]
+        rows = 0
+        for p in small:
+            n = pq.ParquetFile(p).metadata.num_rows
+            if groups[-1] and rows + n > max_rows:
+                groups.append([])
+                rows = 0
+            groups[-1].append(p)
+            rows += n
+        replaced = 0
+        for group in groups:
+            if len(group) < 2:
+                continue
+            merged = pa.concat_tables([pq.read_table(p).cast(self.schema) for p in group])
+            path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
+            names = json.dumps([p.name for p in group]).encode()
+            write_parquet_atomic(merged, path, {REPLACES_KEY: names})
+            for p in group:
+                p.unlink(missing_ok=True)
+            fsync_dir(self.directory)
+            replaced += len(group)
+        return replaced
+
+    # -- reading -------------------------------------------------------------------------------------
+    def _scan(self) -> Iterator[tuple[Path, pq.FileMetaData | None]]:
+        if not self.directory.is_dir():
+            return
+        for p in sorted(self.directory.glob(f"*{SUFFIX}")):
+            if p.name.startswith(TMP_PREFIX):
+                continue
+            try:
+                yield p, pq.ParquetFile(p).metadata
+            except (OSError, pa.ArrowException):
+                yield p, None
+
+    def shards(self, quarantine: bool = False) -> list[Path]:
+        """The live shards, oldest first. A corrupt shard is skipped with a warning (and moved aside when
+        `quarantine` is set, so its rows are redone rather than half-read)."""
+        found: list[tuple[Path, pq.FileMetaData]] = []
+        for p, meta in self._scan():
+            if meta is None:
+                warnings.warn(f"skipping corrupt shard {p}; its rows will be redone", stacklevel=2)
+                if quarantine:
+                    os.replace(p, p.with_name(p.name + ".corrupt"))
+                continue
+            found.append((p, meta))
+        replaced: set[str] = set()
+        for _, meta in found:
+            kv = meta.metadata or {}
+            if REPLACES_KEY in kv:
+                replaced.update(json.loads(kv[REPLACES_KEY]))
+        return [p for p, _ in found if p.name not in replaced]
+
+    def num_rows(self) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.shards())
+
+    def read(self, columns: list[str] | None = None) -> pa.Table:
+        """All rows as one Arrow table, reading only `columns` from disk (column projection)."""
+        cols = list(columns) if columns is not None else self.schema.names
+        unknown = [c for c in cols if c not in self.schema.names]
+        if unknown:
+            raise MonkeysError(f"unknown column(s) {unknown}; available: {self.schema.names}")
+        paths = self.shards()
+        schema = pa.schema([self.schema.field(c) for c in cols])
+        if not paths:
+            return schema.empty_table()
+        parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
+        return pa.concat_tables(parts)
+
+    def iter_batches(self, columns: list[str] | None = None, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Stream rows shard by shard, for tables too large to hold in memory at once."""
+        cols = list(columns) if columns is not None else self.schema.names
+        schema = pa.schema([self.schema.field(c) for c in cols])
+        for p in self.shards():
+            for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(i).cast(schema.field(i).type) for i in range(len(cols))], schema=schema
+                )
