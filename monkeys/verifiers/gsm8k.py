@@ -1,0 +1,114 @@
+"""The `gsm8k` verifier: the final number of a grade-school-math completion, compared exactly with the
+reference.
+
+Extraction, in order: the number after the first `####` (the few-shot format), else the last "the answer
+is N", else the last `\\boxed{N}`, else the last number in the text. A completion that runs on into a new
+"Question:" is cut there first. Numbers are normalised (thousands separators, currency, units, trailing
+periods, `5.00` = `5`) and compared as exact decimals, so `1,000.00` equals `1000`.
+
+Known-wrong reference: GSM8K test item 1038 (Jim's college loans) has reference `#### 4`, but its own
+solution computes 300,000 / 50,000 = 6 years. We grade against the published reference, like every other
+harness and the paper, so a correct "6" fails there; `tests/test_verify_gsm8k.py` pins this.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal, InvalidOperation
+
+from monkeys.tasks.base import Problem
+from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.latex import last_boxed
+
+_NUMBER = r"[-−]?[$€£]?\s?[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−]?\.\d+"
+NUMBER = re.compile(_NUMBER)
+ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*[:=]?\s*(?:\*\*)?\s*(?:\\\(|\$)?\s*(" + _NUMBER + ")", re.I)
+MAX_DIGITS = 60  # longer digit strings are not answers (and would make Decimal slow)
+
+
+def canonical_number(text: str) -> str | None:
+    """`"$1,234.50."` → `"1234.5"`; None if `text` is not one number."""
+    s = text.strip().rstrip(".").replace("−", "-")
+    s = re.sub(r"[$€£\s,]", "", s)
+    if not s or len(s) > MAX_DIGITS:
+        return None
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    d = d.normalize()
+    out = format(d, "f")
+    return "0" if out in ("-0", "0") else out
+
+
+def _first_number(text: str) -> str | None:
+    m = NUMBER.search(text)
+    return canonical_number(m.group(0)) if m else None
+
+
+def extract_number(completion: str) -> str | None:
+    """The completion's final numeric answer, normalised; None when it states none."""
+    cut = completion.find("Question:")
+    text = completion[:cut] if cut >= 0 else completion
+    marker = text.find("####")
+    if marker >= 0:
+        line_end = text.find("\n", marker)
+        found = _first_number(text[marker + 4 : line_end if line_end >= 0 else len(text)])
+        if found is not None:
+            return found
+    last = None
+    for m in ANSWER_IS.finditer(text):
+        last = m
+    if last is not None:
+        found = canonical_number(last.group(1))
+        if found is not None:
+            return found
+    boxed = last_boxed(text)
+    if boxed is not None:
+        found = _first_number(boxed)
+        if found is not None:
+            return found
+    tail = None
+    for m in NUMBER.finditer(text):
+        tail = m
+    return canonical_number(tail.group(0)) if tail else None
+
+
+@VERIFIERS.register("gsm8k")
+class GSM8KVerifier:
+    """Exact numeric match of the final answer. Checks are microseconds and cannot hang, so the runner
+    does them in its own process (`runs_inline`)."""
+
+    name = "gsm8k"
+    version = "1"
+    runs_inline = True
+
+    def extract(self, problem: Problem, completion: str) -> str | None:
+        return extract_number(completion)
+
+    def check(self, problem: Problem, completion: str) -> Verdict:
+        t0 = time.perf_counter()
+        expected = canonical_number(problem.reference)
+        if expected is None:
+            return Verdict(
+                "error",
+                None,
+                f"reference {problem.reference[:50]!r} is not a number",
+                time.perf_counter() - t0,
+            )
+        answer = extract_number(completion)
+        if answer is None:
+            return Verdict("fail", None, "no answer found", time.perf_counter() - t0)
+        if answer == expected:
+            return Verdict("pass", answer, "", time.perf_counter() - t0)
+        return Verdict("fail", answer, f"expected {expected}", time.perf_counter() - t0)
+
+    def gold_completion(self, problem: Problem) -> str:
+        return f"The answer is {problem.reference}.\n#### {problem.reference}"
+
+    def same_answer(self, problem: Problem, a: str, b: str) -> bool:
+        ca = canonical_number(a)
+        return ca is not None and ca == canonical_number(b)
