@@ -1,0 +1,142 @@
+"""Coverage (pass@k): the unbiased estimator of Chen et al. (2021), bootstrap intervals and breakdowns.
+
+For a problem with n samples of which c are correct, the unbiased estimate of the chance that k samples
+drawn without replacement hold at least one correct one is
+
+    pass@k = 1 - C(n-c, k) / C(n, k) = 1 - prod_{i<k} (1 - c / (n - i)),
+
+computed here as a cumulative sum of log1p terms (no huge binomials, no cancellation). Problems that share
+(n, c) share a row, so 10^4 problems cost no more than their distinct counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from monkeys.errors import MonkeysError
+
+CHUNK_CELLS = 4_000_000  # rows x k cells per block, bounds memory at ~32 MB
+
+
+def _unique_pairs(n: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pairs = np.stack([np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64)], axis=1)
+    uniq, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
+    return uniq, inverse.reshape(-1), counts
+
+
+def _log_fail_unique(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """log(C(n-c,k)/C(n,k)) for distinct (n, c) rows at each k: -inf where k > n-c, nan where k > n."""
+    kmax = int(ks.max())
+    out = np.empty((len(n), len(ks)))
+    i = np.arange(kmax, dtype=np.float64)
+    rows = max(1, CHUNK_CELLS // kmax)
+    for start in range(0, len(n), rows):
+        nn = n[start : start + rows, None].astype(np.float64)
+        cc = c[start : start + rows, None].astype(np.float64)
+        # samples left before draw i, floored at c so the draw that exhausts the wrong ones gives log(0)
+        remaining = np.maximum(nn - i, np.maximum(cc, 1.0))
+        with np.errstate(divide="ignore"):
+            term = np.log1p(-cc / remaining)
+        out[start : start + rows] = np.cumsum(term, axis=1)[:, ks - 1]
+    out[ks[None, :] > n[:, None]] = np.nan
+    return out
+
+
+def pass_at_k(
+    n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, ks: Sequence[int] | np.ndarray
+) -> np.ndarray:
+    """Per-problem unbiased pass@k, shape (problems, len(ks)); nan where k exceeds a problem's n."""
+    ks = _check_ks(ks)
+    uniq, inverse, _ = _unique_pairs(np.asarray(n), np.asarray(c))
+    return (-np.expm1(_log_fail_unique(uniq[:, 0], uniq[:, 1], ks)))[inverse]
+
+
+def coverage(n: np.ndarray, c: np.ndarray, ks: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Mean pass@k over problems at each k (the coverage curve); k must not exceed any problem's n."""
+    ks = _check_ks(ks)
+    if ks.max() > np.min(n):
+        raise MonkeysError(
+            f"k={int(ks.max())} exceeds the {int(np.min(n))} samples some problem has; use k <= n"
+        )
+    uniq, _, counts = _unique_pairs(n, c)
+    pm = -np.expm1(_log_fail_unique(uniq[:, 0], uniq[:, 1], ks))
+    return counts @ pm / counts.sum()
+
+
+def bootstrap_coverage(
+    n: np.ndarray, c: np.ndarray, ks: Sequence[int] | np.ndarray, reps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Coverage curves of `reps` resamples of the problems (with replacement), shape (reps, len(ks)).
+
+    Resampling problems carries both sources of error: which problems were drawn and the finite samples
+    behind each problem's estimate (the per-problem estimates are independent given the problems)."""
+    ks = _check_ks(ks)
+    uniq, _, counts = _unique_pairs(n, c)
+    pm = -np.expm1(_log_fail_unique(uniq[:, 0], uniq[:, 1], ks))
+    total = int(counts.sum())
+    weights = rng.multinomial(total, counts / total, size=reps).astype(np.float64)
+    return weights @ pm / total
+
+
+def interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval over the first axis, ignoring nan draws."""
+    tail = (1 - level) / 2 * 100
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    return lo, hi
+
+
+def report_ks(n: int) -> list[int]:
+    """1, 2, 5, 10, 20, 50, ... up to n, and n itself."""
+    ks: list[int] = []
+    base = 1
+    while base <= n:
+        ks.extend(k for k in (base, 2 * base, 5 * base) if k <= n)
+        base *= 10
+    if ks[-1] != n:
+        ks.append(n)
+    return ks
+
+
+def log_spaced_ks(n: int, num: int) -> np.ndarray:
+    """round(geomspace(1, n, num)); repeats after rounding are kept so the points stay evenly spaced in log k."""
+    return np.clip(np.round(np.geomspace(1, n, num)).astype(np.int64), 1, n)
+
+
+def curve_ks(n: int, max_points: int = 400) -> np.ndarray:
+    """Every k up to n when that is few, else distinct log-spaced k plus the report points (for CSV/plots)."""
+    if n <= max_points:
+        return np.arange(1, n + 1)
+    return np.unique(
+        np.concatenate([np.round(np.geomspace(1, n, max_points)).astype(np.int64), report_ks(n)])
+    )
+
+
+def per_subject(
+    n: np.ndarray, c: np.ndarray, subjects: np.ndarray, ks: Sequence[int]
+) -> dict[str, dict[str, object]]:
+    """Coverage at `ks` within each subject."""
+    out: dict[str, dict[str, object]] = {}
+    for s in sorted(set(subjects.tolist())):
+        m = subjects == s
+        cov = coverage(n[m], c[m], ks)
+        out[s or "(none)"] = {
+            "problems": int(m.sum()),
+            "coverage": {str(k): float(v) for k, v in zip(ks, cov, strict=True)},
+        }
+    return out
+
+
+def _check_ks(ks: Sequence[int] | np.ndarray) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(ks))
+    if arr.size == 0:
+        raise MonkeysError("no k to evaluate; pass at least one k >= 1")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(arr == np.round(arr)):
+            raise MonkeysError("k must be a whole number of samples")
+        arr = arr.astype(np.int64)
+    if arr.min() < 1:
+        raise MonkeysError(f"k={int(arr.min())} is not a number of samples; use k >= 1")
+    return arr.astype(np.int64)

@@ -1,0 +1,260 @@
+"""Distributional estimator: fit how single-sample success rates p are spread over problems, then predict.
+
+If problem success rates p follow a distribution D, coverage at k is 1 - E_D[(1 - p)^k]. The counts are
+binomial given p, so D is fitted by maximum likelihood on the counts themselves (problems never solved in
+n samples are simply counts of 0, not a special case):
+
+- `beta_binomial`: p ~ Beta(alpha, beta); the likelihood and the prediction are closed forms.
+- `scaled_beta`: p = s * X, X ~ Beta(alpha, beta), 0 < s <= 1 (Schaeffer et al., 2025); the likelihood is an
+  integral over p, done on a fixed grid in logit(p) with exact bin masses from the Beta CDF.
+
+Near p = 0 the density goes like p^(alpha-1), so 1 - coverage(k) falls like k^(-alpha) for large k: alpha is
+the asymptotic tail exponent of -log c. Over a finite window the curve can look steeper or flatter; the
+window exponent (a line through log(-log c) on log k over k in [1, n]) is reported beside it.
+Intervals come from the asymptotic normal law of the MLE (observed information), drawn in the
+unconstrained parameters; they carry sampling error, not error from a wrong family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, special
+
+from monkeys.analysis.coverage import log_spaced_ks
+from monkeys.analysis.fits import FIT_POINTS, Fit, _loglog_lines
+from monkeys.analysis.outcomes import Counts
+
+DRAWS = 400
+LOG_BOUND = 12.0  # |log alpha|, |log beta|, |logit s| stay below this
+
+
+def _unique(counts: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pairs = np.stack([counts.n, counts.c], axis=1)
+    uniq, w = np.unique(pairs, axis=0, return_counts=True)
+    return uniq[:, 0].astype(np.float64), uniq[:, 1].astype(np.float64), w.astype(np.float64)
+
+
+def _log_choose(n: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return special.gammaln(n + 1) - special.gammaln(c + 1) - special.gammaln(n - c + 1)
+
+
+def _degenerate_reason(counts: Counts) -> str | None:
+    if counts.num_problems < 2:
+        return "a single problem: the spread of success rates over problems cannot be estimated"
+    if np.all(counts.c == 0):
+        return "no problem was ever solved: the success-rate distribution has no maximum-likelihood fit"
+    if np.all(counts.c == counts.n):
+        return "every sample of every problem is correct: the success-rate distribution is a point at 1"
+    return None
+
+
+def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of a scalar function."""
+    p = len(x)
+    h = np.empty((p, p))
+    f0 = f(x)
+    for i in range(p):
+        ei = np.zeros(p)
+        ei[i] = step
+        h[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / step**2
+        for j in range(i + 1, p):
+            ej = np.zeros(p)
+            ej[j] = step
+            h[i, j] = h[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
+                4 * step**2
+            )
+    return h
+
+
+def _normal_draws(x: np.ndarray, nll, rng: np.random.Generator, fit: Fit) -> np.ndarray | None:
+    """Draws of the unconstrained parameters from N(x, H^-1); parameters at a bound are held fixed."""
+    free = np.abs(x) < LOG_BOUND - 1e-3
+    if not free.all():
+        fit.notes.append("a parameter sits at its bound and is held fixed in the intervals")
+    if not free.any():
+        return None
+    h_full = _hessian(nll, x)
+    cov = _inverse_if_positive(h_full[np.ix_(free, free)])
+    if cov is None and free[-1] and free.sum() > 1:
+        # the last parameter (a scale) often leaves the likelihood flat; hold it at its MLE instead
+        free[-1] = False
+        cov = _inverse_if_positive(h_full[np.ix_(free, free)])
+        if cov is not None:
+            fit.notes.append(
+                f"the likelihood is flat in {fit.names[-1]}; it is held at its MLE in the intervals"
+            )
+    if cov is None:
+        fit.notes.append("the information matrix is singular; no intervals")
+        return None
+    out = np.tile(x, (DRAWS, 1))
+    out[:, free] = rng.multivariate_normal(x[free], cov, size=DRAWS)
+    return np.clip(out, -LOG_BOUND - 3, LOG_BOUND + 3)
+
+
+def _inverse_if_positive(h: np.ndarray) -> np.ndarray | None:
+    try:
+        cov = np.linalg.inv(h)
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return None
+    return cov
+
+
+def _window_exponent(fit: Fit, n_max: int) -> float:
+    ks = log_spaced_ks(n_max, FIT_POINTS)
+    theta, _ = _loglog_lines(fit.predict(ks)[None, :], ks)
+    return float(theta[0, 1])
+
+
+def _finish(
+    fit: Fit,
+    best: optimize.OptimizeResult,
+    to_theta,
+    nll,
+    counts: Counts,
+    rng: np.random.Generator,
+    intervals: bool,
+) -> Fit:
+    """Fill a distributional fit from its optimum: parameters, interval draws, AIC and exponents."""
+    x = best.x
+    fit.theta = to_theta(x)
+    draws = _normal_draws(x, nll, rng, fit) if intervals else None
+    if draws is not None:
+        fit.draws = np.stack([to_theta(d) for d in draws])
+        fit.uncertainty = f"asymptotic normal MLE (observed information, {DRAWS} draws)"
+    at_bound = bool(np.any(np.abs(x) >= LOG_BOUND - 1e-3))
+    if at_bound:
+        fit.notes.append("boundary solution (a parameter at its search bound): the law is barely identified")
+    alpha, beta = fit.theta[0], fit.theta[1]
+    scale = fit.theta[2] if len(fit.theta) > 2 else 1.0
+    fit.extra = {
+        "at_bound": at_bound,
+        "loglik": -float(best.fun),
+        "aic": 2 * len(x) + 2 * float(best.fun),
+        "tail_exponent": float(alpha),
+        "tail_exponent_label": "asymptotic: 1 - coverage ~ k^-alpha as k -> infinity",
+        "window_exponent": _window_exponent(fit, counts.max_k),
+        "window_exponent_label": f"slope of log(-log c) on log k over the observed window k = 1..{counts.max_k}",
+        "mean_p": float(scale * alpha / (alpha + beta)),
+    }
+    return fit
+
+
+# -- beta-binomial -----------------------------------------------------------------------------------------
+def beta_binomial_curve(thetas: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Coverage 1 - B(alpha, beta + k) / B(alpha, beta) for parameter rows (alpha, beta)."""
+    a, b = thetas[:, :1], thetas[:, 1:2]
+    k = np.asarray(ks, dtype=np.float64)[None, :]
+    return -np.expm1(special.betaln(a, b + k) - special.betaln(a, b))
+
+
+def fit_beta_binomial(counts: Counts, rng: np.random.Generator, intervals: bool = True) -> Fit:
+    fit = Fit("beta_binomial", ("alpha", "beta"), np.array([np.nan, np.nan]), beta_binomial_curve)
+    fit.degenerate = _degenerate_reason(counts)
+    if fit.degenerate:
+        return fit
+    n, c, w = _unique(counts)
+    const = float((w * _log_choose(n, c)).sum())
+
+    def nll(x: np.ndarray) -> float:
+        a, b = np.exp(x)
+        ll = (w * (special.betaln(c + a, n - c + b) - special.betaln(a, b))).sum()
+        return -(ll + const)
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        a, b = np.exp(x)
+        d_ab = special.digamma(a + b) - special.digamma(n + a + b)
+        da = (w * (special.digamma(c + a) - special.digamma(a) + d_ab)).sum()
+        db = (w * (special.digamma(n - c + b) - special.digamma(b) + d_ab)).sum()
+        return -np.array([da * a, db * b])
+
+    # method-of-moments start, then a couple of generic starts; keep the best optimum
+    p = counts.c / counts.n
+    m, v = float(p.mean()), float(p.var())
+    starts = [np.array([np.log(0.5), np.log(0.5)]), np.array([np.log(0.1), np.log(1.0)])]
+    if 0 < m < 1 and 0 < v < m * (1 - m):
+        common = m * (1 - m) / v - 1
+        starts.insert(0, np.log([m * common, (1 - m) * common]))
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * 2
+    best = min(
+        (
+            optimize.minimize(
+                nll, np.clip(s, -LOG_BOUND, LOG_BOUND), jac=grad, method="L-BFGS-B", bounds=bounds
+            )
+            for s in starts
+        ),
+        key=lambda r: r.fun,
+    )
+    return _finish(fit, best, np.exp, nll, counts, rng, intervals)
+
+
+# -- scaled Beta on a logit grid ----------------------------------------------------------------------------
+class PGrid:
+    """Bins over p in [0, 1]: evenly spaced in logit(p) between p_lo and 1 - p_lo, plus the two end bins."""
+
+    def __init__(self, n_max: int, k_max: int = 1) -> None:
+        p_lo = 1e-4 / max(n_max, k_max)
+        half = float(special.logit(1 - p_lo))
+        h = min(0.02, 1 / np.sqrt(n_max))  # a few bins per binomial peak width (>= 2/sqrt(n) in logit)
+        t = np.linspace(-half, half, int(np.ceil(2 * half / h)) + 1)
+        inner = special.expit(t)
+        self.edges = np.concatenate([[0.0], inner, [1.0]])
+        mids = special.expit((t[:-1] + t[1:]) / 2)
+        self.mids = np.concatenate([[inner[0] / 2], mids, [(1 + inner[-1]) / 2]])
+        self.log_m = np.log(self.mids)
+        self.log_1m = np.log1p(-self.mids)
+
+
+def scaled_beta_masses(theta: np.ndarray, grid: PGrid) -> np.ndarray:
+    """Probability of each bin under p = s * Beta(alpha, beta)."""
+    a, b, s = theta
+    cdf = special.betainc(a, b, np.clip(grid.edges / s, 0.0, 1.0))
+    return np.diff(cdf)
+
+
+def scaled_beta_curve(thetas: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    ks = np.asarray(ks, dtype=np.float64)
+    grid = PGrid(1, int(ks.max()))
+    surv = np.exp(np.outer(grid.log_1m, ks))  # (G, K): (1 - p)^k at bin middles
+    masses = np.stack([scaled_beta_masses(th, grid) for th in thetas])
+    return 1.0 - masses @ surv
+
+
+def _theta_from_x(x: np.ndarray) -> np.ndarray:
+    return np.array([np.exp(x[0]), np.exp(x[1]), special.expit(x[2])])
+
+
+def fit_scaled_beta(
+    counts: Counts, rng: np.random.Generator, start: Fit | None = None, intervals: bool = True
+) -> Fit:
+    fit = Fit("scaled_beta", ("alpha", "beta", "scale"), np.array([np.nan] * 3), scaled_beta_curve)
+    fit.degenerate = _degenerate_reason(counts)
+    if fit.degenerate:
+        return fit
+    n, c, w = _unique(counts)
+    grid = PGrid(int(n.max()))
+    loglik = _log_choose(n, c)[:, None] + np.outer(c, grid.log_m) + np.outer(n - c, grid.log_1m)
+    row_max = loglik.max(axis=1)
+    scaled = np.exp(loglik - row_max[:, None])  # (U, G), each row peaks at 1
+    base = float((w * row_max).sum())
+
+    def nll(x: np.ndarray) -> float:
+        lik = scaled @ scaled_beta_masses(_theta_from_x(x), grid)
+        if np.any(lik <= 0):
+            return 1e300
+        return -(base + float((w * np.log(lik)).sum()))
+
+    starts = [np.array([np.log(0.3), np.log(3.0), 2.0])]
+    if start is not None and not start.degenerate:
+        a, b = start.theta
+        starts.insert(
+            0, np.clip(np.array([np.log(a), np.log(b), LOG_BOUND - 1]), -LOG_BOUND + 1, LOG_BOUND - 1)
+        )
+        top = float(np.max(counts.c / counts.n))
+        if 0 < top < 0.9:
+            starts.append(np.array([np.log(a), 0.0, float(special.logit(min(0.99, 1.2 * top)))]))
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * 3
+    best = min(
+        (optimize.minimize(nll, s, method="L-BFGS-B", bounds=bounds) for s in starts), key=lambda r: r.fun
+    )
+    return _finish(fit, best, _theta_from_x, nll, counts, rng, intervals)

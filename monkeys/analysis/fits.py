@@ -1,0 +1,231 @@
+"""Scaling laws for coverage as the number of samples k grows, each with uncertainty and fit error.
+
+- `power_law`: the paper's exponentiated power law log c = a * k^b (Brown et al., 2024), least squares on
+  log coverage at 40 log-spaced k from 1 to n.
+- `neg_log_power_law`: -log c = A * k^(-B) (Schaeffer et al., 2025), a straight line fitted to
+  log(-log c) against log k at the same points (points where c is exactly 0 or 1 carry no information there).
+- distributional fits of the per-problem success rates (see distributional.py).
+
+Both curve laws are fitted to the unbiased coverage curve; their uncertainty comes from refitting on bootstrap
+resamples of the problems. Fit error is the mean and std of |coverage - fit| over 100 log-spaced k, as the
+paper reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from monkeys.analysis.coverage import bootstrap_coverage, coverage, interval, log_spaced_ks
+from monkeys.analysis.outcomes import Counts
+
+FIT_POINTS = 40
+ERR_POINTS = 100
+B_GRID = np.linspace(-4.0, 1.0, 5001)
+DISTRIBUTIONAL = ("beta_binomial", "scaled_beta")
+
+
+@dataclass
+class Fit:
+    """One fitted law: point parameters, parameter draws for intervals, and how well it matches the data."""
+
+    method: str
+    names: tuple[str, ...]
+    theta: np.ndarray  # point estimate, shape (p,)
+    curve: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (thetas (R, p), ks (K,)) -> coverage (R, K)
+    draws: np.ndarray | None = None  # (R, p) parameter draws behind every interval
+    uncertainty: str = "none"
+    err_mean: float = float("nan")
+    err_std: float = float("nan")
+    degenerate: str | None = None
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, ks: np.ndarray | list[int]) -> np.ndarray:
+        ks = np.atleast_1d(np.asarray(ks, dtype=np.float64))
+        if self.degenerate:
+            return np.full(ks.shape, np.nan)
+        return self.curve(self.theta[None, :], ks)[0]
+
+    def predict_interval(
+        self, ks: np.ndarray | list[int], level: float = 0.95
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ks = np.atleast_1d(np.asarray(ks, dtype=np.float64))
+        if self.degenerate or self.draws is None or len(self.draws) < 2:
+            return np.full(ks.shape, np.nan), np.full(ks.shape, np.nan)
+        return interval(self.curve(self.draws, ks), level)
+
+    def summary(self, level: float = 0.95) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method}
+        if self.degenerate:
+            out["degenerate"] = self.degenerate
+        for i, name in enumerate(self.names):
+            out[name] = float(self.theta[i]) if not self.degenerate else None
+        if self.draws is not None and not self.degenerate and len(self.draws) > 1:
+            lo, hi = interval(self.draws, level)
+            sd = np.nanstd(self.draws, axis=0, ddof=1)
+            for i, name in enumerate(self.names):
+                out[f"{name}_std"] = float(sd[i])
+                out[f"{name}_ci"] = [float(lo[i]), float(hi[i])]
+        out["uncertainty"] = self.uncertainty
+        out["err_mean"] = self.err_mean
+        out["err_std"] = self.err_std
+        out.update(self.extra)
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+def fit_error(fit: Fit, n: int, cov_fn: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+    """Mean and std of |coverage - fit| over 100 log-spaced k in [1, n]."""
+    ks = log_spaced_ks(n, ERR_POINTS)
+    diff = np.abs(cov_fn(ks) - fit.predict(ks))
+    return float(np.mean(diff)), float(np.std(diff))
+
+
+# -- the paper's power law: log c = a * k^b ---------------------------------------------------------------
+def power_law_curve(thetas: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    a, b = thetas[:, :1], thetas[:, 1:2]
+    return np.exp(a * np.power(np.asarray(ks, dtype=np.float64)[None, :], b))
+
+
+def _profile_power_law(y: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Least squares of y ~ a * k^b for each row of y (R, m), by profiling a out over a fine grid of b
+    and refining with a parabola through the best grid point and its neighbours. Returns (R, 2)."""
+    logk = np.log(ks.astype(np.float64))
+    x = np.exp(np.outer(logk, B_GRID))  # (m, G)
+    sxx = (x * x).sum(axis=0)
+    sxy = y @ x
+    sse = (y * y).sum(axis=1, keepdims=True) - sxy**2 / sxx
+    j = np.clip(np.argmin(sse, axis=1), 1, len(B_GRID) - 2)
+    rows = np.arange(len(y))
+    s0, s1, s2 = sse[rows, j - 1], sse[rows, j], sse[rows, j + 1]
+    h = B_GRID[1] - B_GRID[0]
+    denom = s0 - 2 * s1 + s2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(denom > 0, 0.5 * (s0 - s2) / denom, 0.0)
+    b = B_GRID[j] + np.clip(shift, -1, 1) * h
+    xb = np.exp(np.outer(b, logk))  # (R, m)
+    a = (y * xb).sum(axis=1) / (xb * xb).sum(axis=1)
+    return np.stack([a, b], axis=1)
+
+
+def fit_power_law(ks: np.ndarray, cov: np.ndarray, boot: np.ndarray | None) -> Fit:
+    """The paper's law on the coverage curve `cov` at `ks`; `boot` (R, m) are bootstrap curves at `ks`."""
+    fit = Fit("power_law", ("a", "b"), np.array([np.nan, np.nan]), power_law_curve)
+    if np.any(cov <= 0):
+        fit.degenerate = "coverage is 0 at some k (no problem ever solved); log c = a*k^b cannot be fitted"
+        return fit
+    if np.all(cov >= 1):
+        fit.degenerate = "coverage is 1 at every k; log c = 0 leaves b undefined"
+        return fit
+    fit.theta = _profile_power_law(np.log(cov)[None, :], ks)[0]
+    if fit.theta[1] <= B_GRID[0] + 1e-9 or fit.theta[1] >= B_GRID[-1] - 1e-9:
+        fit.notes.append(f"b sits at the search bound {fit.theta[1]:g}; the law does not describe this curve")
+    if boot is not None and len(boot) > 1:
+        ok = np.all(boot > 0, axis=1)
+        fit.draws = _profile_power_law(np.log(boot[ok]), ks)
+        fit.uncertainty = f"bootstrap over problems ({int(ok.sum())} refits)"
+    fit.extra = {"tail_exponent": float(-fit.theta[1]), "n_points": int(len(ks))}
+    return fit
+
+
+# -- Schaeffer et al.: -log c = A * k^(-B) ----------------------------------------------------------------
+def neg_log_power_law_curve(thetas: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    A, B = thetas[:, :1], thetas[:, 1:2]
+    return np.exp(-A * np.power(np.asarray(ks, dtype=np.float64)[None, :], -B))
+
+
+def _loglog_lines(cov: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted OLS of log(-log c) on log k per row (R, m), skipping points with c in {0, 1}.
+    Returns (R, 2) of (A, B) and the number of points used per row."""
+    x = np.log(ks.astype(np.float64))[None, :]
+    valid = (cov > 0) & (cov < 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(valid, np.log(-np.log(np.where(valid, cov, 0.5))), 0.0)
+    w = valid.astype(np.float64)
+    sw = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mx = (w * x).sum(axis=1) / sw
+        mz = (w * z).sum(axis=1) / sw
+        sxx = (w * (x - mx[:, None]) ** 2).sum(axis=1)
+        slope = (w * (x - mx[:, None]) * (z - mz[:, None])).sum(axis=1) / sxx
+    intercept = mz - slope * mx
+    distinct = np.array([len(set(ks[row].tolist())) for row in valid])
+    good = (distinct >= 2) & (sxx > 0)
+    out = np.stack([np.exp(intercept), -slope], axis=1)
+    out[~good] = np.nan
+    return out, distinct
+
+
+def fit_neg_log_power_law(ks: np.ndarray, cov: np.ndarray, boot: np.ndarray | None) -> Fit:
+    fit = Fit("neg_log_power_law", ("A", "B"), np.array([np.nan, np.nan]), neg_log_power_law_curve)
+    theta, used = _loglog_lines(cov[None, :], ks)
+    if np.isnan(theta[0]).any():
+        fit.degenerate = "fewer than 2 distinct k with 0 < coverage < 1; -log c = A*k^-B cannot be fitted"
+        return fit
+    fit.theta = theta[0]
+    dropped = int(len(ks) - ((cov > 0) & (cov < 1)).sum())
+    if dropped:
+        fit.notes.append(f"{dropped} of {len(ks)} points have coverage exactly 0 or 1 and are left out")
+    if boot is not None and len(boot) > 1:
+        draws, _ = _loglog_lines(boot, ks)
+        fit.draws = draws[~np.isnan(draws).any(axis=1)]
+        fit.uncertainty = f"bootstrap over problems ({len(fit.draws)} refits)"
+    fit.extra = {"tail_exponent": float(fit.theta[1]), "n_points": int(len(ks) - dropped)}
+    return fit
+
+
+# -- everything for one config ----------------------------------------------------------------------------
+@dataclass
+class FitSet:
+    """A config's coverage curve, its bootstrap, and every fitted law."""
+
+    counts: Counts
+    fits: dict[str, Fit]
+    best_distributional: str | None  # the distributional fit with the lower AIC
+    boot_reps: int
+
+    def methods(self) -> dict[str, Fit]:
+        """The contract's three methods (`distributional` = the better of the two by AIC) plus both candidates."""
+        out = {"power_law": self.fits["power_law"], "neg_log_power_law": self.fits["neg_log_power_law"]}
+        out["distributional"] = self.fits[self.best_distributional or "beta_binomial"]
+        out.update({m: self.fits[m] for m in DISTRIBUTIONAL})
+        return out
+
+
+def fit_all(counts: Counts, reps: int, rng: np.random.Generator, intervals: bool = True) -> FitSet:
+    """Fit every law to one config's counts; `reps` bootstrap resamples give the curve laws' intervals and
+    the observed information the distributional ones' (`intervals=False` skips both, for back-tests)."""
+    from monkeys.analysis.distributional import fit_beta_binomial, fit_scaled_beta
+
+    n_max = counts.max_k
+    ks = log_spaced_ks(n_max, FIT_POINTS)
+    cov = coverage(counts.n, counts.c, ks)
+    boot = None
+    if intervals and reps > 1 and counts.num_problems > 1:
+        boot = bootstrap_coverage(counts.n, counts.c, ks, reps, rng)
+    fits = {
+        "power_law": fit_power_law(ks, cov, boot),
+        "neg_log_power_law": fit_neg_log_power_law(ks, cov, boot),
+    }
+    fits["beta_binomial"] = fit_beta_binomial(counts, rng, intervals=intervals)
+    fits["scaled_beta"] = fit_scaled_beta(counts, rng, start=fits["beta_binomial"], intervals=intervals)
+
+    def emp(k: np.ndarray) -> np.ndarray:
+        return coverage(counts.n, counts.c, k)
+
+    for fit in fits.values():
+        if not fit.degenerate:
+            fit.err_mean, fit.err_std = fit_error(fit, n_max, emp)
+    if counts.num_problems == 1:
+        for fit in fits.values():
+            fit.notes.append("a single problem: intervals over problems are not defined")
+    usable = [m for m in DISTRIBUTIONAL if not fits[m].degenerate]
+    interior = [m for m in usable if not fits[m].extra["at_bound"]]
+    aics = {m: fits[m].extra["aic"] for m in (interior or usable)}  # boundary solutions only as a last resort
+    best = min(aics, key=lambda m: aics[m]) if aics else None
+    return FitSet(counts, fits, best, reps if boot is not None else 0)
