@@ -10,42 +10,38 @@ import re
 
 HOPE = "I hope it is correct"
 FINAL = "final answer is"
+_BRACE = re.compile(r"\\.|[{}]", re.S)  # an escaped character (skipped) or a brace
 MAX_ANSWER_CHARS = 1000  # no MATH answer is longer; longer "answers" fail without reaching SymPy
 
 
-def braced(text: str, open_at: int) -> str | None:
-    """The content of the brace group opening at `text[open_at] == "{"`, or None if it never closes.
-    Escaped braces (`\\{`, `\\}`) do not count."""
-    depth = 0
-    i = open_at
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
+def _closing_braces(text: str) -> dict[int, int]:
+    """Position of each `{` → position of its matching `}` (escaped braces skipped), in one linear pass."""
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    for m in _BRACE.finditer(text):
+        c = m.group(0)
         if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[open_at + 1 : i]
-        i += 1
-    return None
+            stack.append(m.start())
+        elif c == "}" and stack:
+            match[stack.pop()] = m.start()
+    return match
 
 
 def boxed_spans(text: str) -> list[tuple[int, str]]:
     """(position, content) of every balanced `\\boxed{...}` / `\\fbox{...}` (and `\\boxed 5`), in order."""
     found: list[tuple[int, str]] = []
+    closing: dict[int, int] | None = None
     for m in re.finditer(r"\\(?:boxed|fbox)", text):
         j = m.end()
         while j < len(text) and text[j] == " ":
             j += 1
         if j < len(text) and text[j] == "{":
-            content = braced(text, j)
-            if content is not None:
-                found.append((m.start(), content))
-        elif j > m.end() and j < len(text):  # `\boxed 5`: up to the next `$` or whitespace
+            if closing is None:
+                closing = _closing_braces(text)
+            end = closing.get(j)
+            if end is not None:
+                found.append((m.start(), text[j + 1 : end]))
+        elif j > m.end() and j < len(text):  # `\\boxed 5`: up to the next `$` or whitespace
             end = j
             while end < len(text) and text[end] not in " $\n":
                 end += 1

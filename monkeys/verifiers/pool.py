@@ -1,0 +1,209 @@
+"""Worker processes that run verifier checks under a hard wall-clock limit.
+
+Each worker builds its own verifier and runs the checks of one problem's batch, sending each verdict back
+as soon as it is ready. The parent watches a deadline per check: a check that runs past it has its worker
+killed (SIGKILL, which no SymPy loop can ignore) and gets a `timeout` verdict; a worker that dies (segfault,
+out of memory) gives the check it was running an `error` verdict. Either way the rest of the batch goes to a
+fresh worker. Workers are forked from a fork server that has imported the verifier's heavy modules once, so
+replacing a killed worker costs milliseconds, and no worker inherits the parent's threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+import os
+import time
+import traceback
+from collections import deque
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from monkeys.errors import MonkeysError
+from monkeys.tasks.base import Problem
+from monkeys.verifiers.base import Verdict
+
+STARTUP_LIMIT = 120.0  # seconds for a worker to build its verifier
+
+
+@dataclass
+class Batch:
+    """Checks of one problem: (key, completion) pairs, run in order by one worker."""
+
+    problem: Problem
+    items: deque[tuple[Hashable, str]] = field(default_factory=deque)
+
+
+def _worker(conn: mpc.Connection, name: str, options: dict[str, Any], imports: Sequence[str]) -> None:
+    """Worker main loop: import the module that registers the verifier, build it, then check batches until
+    told to stop (None)."""
+    try:
+        import importlib
+
+        import monkeys.verifiers  # noqa: F401  (registers the built-in verifiers)
+        from monkeys.verifiers.base import VERIFIERS
+
+        for module in imports:
+            importlib.import_module(module)
+
+        verifier = VERIFIERS.create(name, **options)
+    except BaseException as exc:  # report any failure to build, then exit
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        problem, items = msg
+        for key, text in items:
+            t0 = time.perf_counter()
+            try:
+                verdict = verifier.check(problem, text)
+                if not isinstance(verdict, Verdict):
+                    verdict = Verdict(
+                        "error", None, f"check returned {type(verdict).__name__}, not a Verdict"
+                    )
+            except Exception as exc:
+                tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                verdict = Verdict("error", None, f"check raised {tb[:300]}")
+            if verdict.seconds <= 0:
+                verdict = replace(verdict, seconds=time.perf_counter() - t0)
+            conn.send((key, verdict))
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: mpc.Connection
+    batch: Batch | None = None
+    started: float = 0.0
+
+
+class CheckPool:
+    """A fixed number of killable worker processes for one verifier."""
+
+    def __init__(
+        self,
+        name: str,
+        options: dict[str, Any],
+        workers: int,
+        timeout: float,
+        preload: Sequence[str] = (),
+        imports: Sequence[str] = (),
+    ) -> None:
+        if workers < 1:
+            raise MonkeysError(f"--workers must be >= 1, got {workers}")
+        if timeout <= 0:
+            raise MonkeysError(f"--timeout must be > 0 seconds, got {timeout}")
+        self.name, self.options, self.timeout, self.imports = name, options, timeout, tuple(imports)
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload])
+        self._slots: list[_Slot] = []
+        self.kills = 0
+        try:
+            for _ in range(workers):
+                self._slots.append(self._spawn())
+        except BaseException:
+            self.close()
+            raise
+
+    def _spawn(self) -> _Slot:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(
+            target=_worker, args=(child, self.name, self.options, self.imports), daemon=True
+        )
+        proc.start()
+        child.close()
+        if not parent.poll(STARTUP_LIMIT):
+            proc.kill()
+            raise MonkeysError(
+                f"a {self.name} verifier worker did not start within {STARTUP_LIMIT:.0f}s; check the machine's load"
+            )
+        try:
+            msg = parent.recv()
+        except EOFError:
+            raise MonkeysError(
+                f"a {self.name} verifier worker died while starting (exit code {proc.exitcode})"
+            ) from None
+        if msg[0] != "ready":
+            proc.join()
+            raise MonkeysError(f"verifier {self.name} cannot be built: {msg[1]}")
+        return _Slot(proc, parent)
+
+    def _replace(self, slot: _Slot) -> int | None:
+        """Kill the slot's worker and start a fresh one; returns the old worker's exit code."""
+        slot.process.kill()
+        slot.process.join()
+        exitcode = slot.process.exitcode
+        slot.conn.close()
+        fresh = self._spawn()
+        slot.process, slot.conn, slot.batch = fresh.process, fresh.conn, None
+        return exitcode
+
+    def run(self, batches: Iterable[Batch]) -> Iterator[tuple[Hashable, Verdict]]:
+        """Yield (key, verdict) for every item of every batch, in completion order."""
+        queue: deque[Batch] = deque(b for b in batches if b.items)
+        while queue or any(s.batch is not None for s in self._slots):
+            for slot in self._slots:
+                if slot.batch is None and queue:
+                    slot.batch = queue.popleft()
+                    slot.conn.send((slot.batch.problem, list(slot.batch.items)))
+                    slot.started = time.monotonic()
+            busy = [s for s in self._slots if s.batch is not None]
+            now = time.monotonic()
+            wait_for = max(0.0, min(s.started + self.timeout for s in busy) - now)
+            ready = mpc.wait([s.conn for s in busy], timeout=wait_for)
+            for slot in busy:
+                assert slot.batch is not None
+                if slot.conn in ready:
+                    try:
+                        key, verdict = slot.conn.recv()
+                    except (EOFError, OSError):
+                        yield from self._lost(slot, queue, "error")
+                        continue
+                    slot.batch.items.popleft()
+                    slot.started = time.monotonic()
+                    if not slot.batch.items:
+                        slot.batch = None
+                    yield key, verdict
+                elif time.monotonic() >= slot.started + self.timeout and not slot.conn.poll():
+                    yield from self._lost(slot, queue, "timeout")
+
+    def _lost(self, slot: _Slot, queue: deque[Batch], why: str) -> Iterator[tuple[Hashable, Verdict]]:
+        """The check in flight on `slot` ran out of time or killed its worker: grade it, requeue the rest."""
+        assert slot.batch is not None
+        batch = slot.batch
+        key, _ = batch.items.popleft()
+        self.kills += 1
+        exitcode = self._replace(slot)
+        if batch.items:
+            queue.appendleft(batch)
+        if why == "timeout":
+            yield (
+                key,
+                Verdict("timeout", None, f"check ran past {self.timeout:g}s; worker killed", self.timeout),
+            )
+        else:
+            yield key, Verdict("error", None, f"verifier worker died (exit code {exitcode})", 0.0)
+
+    def close(self) -> None:
+        for slot in self._slots:
+            with contextlib.suppress(OSError, ValueError):
+                slot.conn.send(None)
+        deadline = time.monotonic() + 2.0
+        for slot in self._slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = []
+
+    def __enter__(self) -> CheckPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

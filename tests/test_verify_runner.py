@@ -1,0 +1,297 @@
+"""The verify runner: dedup, verdict cache, resume, canaries, the killable worker pool and check_batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from monkeys.errors import MonkeysError
+from monkeys.store import Run
+from monkeys.store.schema import SAMPLES
+from monkeys.tasks.base import Problem
+from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.cache import VerdictCache
+from monkeys.verifiers.runner import make_verifier, verify_run
+
+
+# -- test doubles (registered at import, so worker processes that import this module find them too) -----
+class LastWord:
+    """Answer = last word of the completion; runs inline and records every check it makes."""
+
+    name = "t-last-word"
+    version = "1"
+    runs_inline = True
+    calls: ClassVar[list[tuple[str, str]]] = []
+    gold_override: ClassVar[dict[str, str]] = {}
+    empty_passes: ClassVar[bool] = False
+
+    def extract(self, problem: Problem, completion: str) -> str | None:
+        words = completion.split()
+        return words[-1].lower() if words else None
+
+    def check(self, problem: Problem, completion: str) -> Verdict:
+        LastWord.calls.append((problem.problem_id, completion))
+        x = self.extract(problem, completion)
+        if x is None:
+            return Verdict("pass" if LastWord.empty_passes else "fail", None, "no answer found")
+        return Verdict("pass" if x == problem.reference else "fail", x, "")
+
+    def gold_completion(self, problem: Problem) -> str:
+        return LastWord.gold_override.get(problem.problem_id, f"answer {problem.reference}")
+
+    def same_answer(self, problem: Problem, a: str, b: str) -> bool:
+        return a == b
+
+
+class Hazard(LastWord):
+    """Checked in worker processes: "hang" never returns, "crash" segfaults its worker, "raise" raises."""
+
+    name = "t-hazard"
+    runs_inline = False
+
+    def check(self, problem: Problem, completion: str) -> Verdict:
+        x = self.extract(problem, completion)
+        if x == "hang":
+            time.sleep(3600)
+        if x == "crash":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if x == "raise":
+            raise RuntimeError("boom")
+        return Verdict("pass" if x == problem.reference else "fail", x, "")
+
+
+class Batched(LastWord):
+    """Has check_batch: the runner must hand it deduplicated work instead of using its own pool."""
+
+    name = "t-batched"
+    runs_inline = False
+    batches: ClassVar[list[int]] = []
+
+    def __init__(self, sandbox: str = "bwrap", timeout: float = 1.0) -> None:
+        self.sandbox, self.timeout = sandbox, timeout
+
+    def check_batch(self, items: list[tuple[Problem, str]]) -> list[Verdict]:
+        Batched.batches.append(len(items))
+        return [LastWord.check(self, p, c) for p, c in items]
+
+
+VERIFIERS.add("t-last-word", LastWord)
+VERIFIERS.add("t-hazard", Hazard)
+VERIFIERS.add("t-batched", Batched)
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    LastWord.calls.clear()
+    LastWord.gold_override.clear()
+    LastWord.empty_passes = False
+    LastWord.version = "1"
+    Batched.batches.clear()
+
+
+def make_run(
+    path: Path, references: dict[str, str], samples: list[tuple[str, int, str]], verifier: str = "t-last-word"
+) -> Run:
+    problems = pd.DataFrame(
+        {"problem_id": list(references), "prompt": "", "reference": list(references.values())}
+    )
+    manifest = {"task": {"name": "toy", "default_verifier": verifier, "options": {}}}
+    run = Run.create(path, manifest, problems)
+    add_samples(run, samples)
+    return run
+
+
+def add_samples(run: Run, samples: list[tuple[str, int, str]]) -> None:
+    n = len(samples)
+    t = pa.table(
+        {
+            "problem_id": [s[0] for s in samples],
+            "sample_index": [s[1] for s in samples],
+            "text": [s[2] for s in samples],
+            "prompt_tokens": pa.nulls(n, pa.int32()),
+            "completion_tokens": pa.nulls(n, pa.int32()),
+            "finish_reason": pa.nulls(n, pa.string()),
+            "cumulative_logprob": pa.nulls(n, pa.float64()),
+            "seed": pa.nulls(n, pa.int64()),
+        },
+        schema=SAMPLES,
+    )
+    with run.writer("samples") as table:
+        table.append(t)
+
+
+def toy_samples() -> list[tuple[str, int, str]]:
+    # p1: 6 samples, 3 distinct answers (a, b, none); p2: 4 samples, 2 distinct
+    texts1 = ["so a", "it is A", "maybe b", "so a", "", "   "]
+    texts2 = ["x", "y", "then x", "x"]
+    return [("p1", i, t) for i, t in enumerate(texts1)] + [("p2", i, t) for i, t in enumerate(texts2)]
+
+
+def test_dedup_checks_each_distinct_answer_once(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    rep = verify_run(run, cache=None)
+    # p1 groups: "a" (3), "b", text "" and text "   " (no extract → keyed by text); p2 groups: "x" (3), "y"
+    assert rep.distinct == 6
+    # canaries: gold "answer a" shares the "a" check; the empty canary shares the "" check
+    assert len(LastWord.calls) == 6 + 1  # + p2's empty canary
+    v = run.verdicts("t-last-word").set_index(["problem_id", "sample_index"])["verdict"]
+    assert v[("p1", 0)] == v[("p1", 1)] == v[("p1", 3)] == "pass"
+    assert v[("p1", 2)] == v[("p1", 4)] == v[("p1", 5)] == "fail"
+    assert v[("p2", 1)] == "pass" and v[("p2", 0)] == v[("p2", 2)] == v[("p2", 3)] == "fail"
+    assert rep.verified == 10
+
+
+def test_second_run_of_same_task_reuses_cached_verdicts(tmp_path: Path) -> None:
+    cache = VerdictCache(tmp_path / "cache")
+    first = make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples())
+    second = make_run(tmp_path / "r2", {"p1": "a", "p2": "y"}, toy_samples())
+    verify_run(first, cache=cache)
+    LastWord.calls.clear()
+    rep = verify_run(second, cache=cache)
+    assert LastWord.calls == []
+    assert rep.cache_hits == rep.distinct == 6 and rep.checks == 0
+    cols = ["problem_id", "sample_index", "verdict", "answer"]
+    a = first.verdicts().sort_values(cols[:2])[cols].reset_index(drop=True)
+    b = second.verdicts().sort_values(cols[:2])[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cache_does_not_cross_problems_with_other_references(tmp_path: Path) -> None:
+    cache = VerdictCache(tmp_path / "cache")
+    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    LastWord.calls.clear()
+    other = make_run(tmp_path / "r2", {"p1": "b", "p2": "y"}, toy_samples())  # same id, other reference
+    rep = verify_run(other, cache=cache)
+    assert rep.cache_hits == 2  # only p2's groups
+    v = other.verdicts().set_index(["problem_id", "sample_index"])["verdict"]
+    assert v[("p1", 2)] == "pass" and v[("p1", 0)] == "fail"
+
+
+def test_version_bump_invalidates_only_old_version_entries(tmp_path: Path) -> None:
+    cache = VerdictCache(tmp_path / "cache")
+    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    LastWord.version = "2"
+    LastWord.calls.clear()
+    rep2 = verify_run(make_run(tmp_path / "r2", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    assert rep2.cache_hits == 0 and len(LastWord.calls) == 7
+    LastWord.version = "1"
+    LastWord.calls.clear()
+    rep3 = verify_run(make_run(tmp_path / "r3", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    assert rep3.cache_hits == 6 and LastWord.calls == []
+
+
+def test_newer_version_on_same_run_regrades_and_verdicts_shows_newest(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    verify_run(run, cache=None)
+    LastWord.version = "2"
+    rep = verify_run(run, cache=None)
+    assert rep.already_done == 0 and rep.verified == 10
+    v = run.verdicts("t-last-word")
+    assert set(v["verifier_version"]) == {"2"} and len(v) == 10
+
+
+def test_resume_never_reverifies_finished_samples(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    verify_run(run, cache=None)
+    add_samples(run, [("p1", 6, "new z"), ("p2", 4, "y")])
+    LastWord.calls.clear()
+    rep = verify_run(run, cache=None)
+    assert rep.already_done == 10 and rep.verified == 2
+    checked = {c for _, c in LastWord.calls}
+    assert "new z" in checked and "so a" not in checked
+    v = run.verdicts("t-last-word")
+    assert len(v) == 12 and not v.duplicated(["problem_id", "sample_index"]).any()
+
+
+def test_pool_turns_hang_crash_and_raise_into_verdicts(tmp_path: Path) -> None:
+    samples = [("p1", 0, "hang"), ("p1", 1, "crash"), ("p1", 2, "raise"), ("p1", 3, "ok"), ("p1", 4, "no")]
+    samples += [("p2", i, "ok") for i in range(3)]
+    run = make_run(tmp_path / "r", {"p1": "ok", "p2": "ok"}, samples, verifier="t-hazard")
+    rep = verify_run(run, cache=None, workers=2, timeout=1.5)
+    v = run.verdicts("t-hazard").set_index(["problem_id", "sample_index"])
+    assert v.loc[("p1", 0), "verdict"] == "timeout"
+    assert v.loc[("p1", 1), "verdict"] == "error" and "died" in v.loc[("p1", 1), "detail"]
+    assert v.loc[("p1", 2), "verdict"] == "error" and "boom" in v.loc[("p1", 2), "detail"]
+    assert v.loc[("p1", 3), "verdict"] == "pass" and v.loc[("p1", 4), "verdict"] == "fail"
+    assert (v.loc["p2", "verdict"] == "pass").all()
+    assert rep.kills == 2 and len(v) == 8
+
+
+def test_timeouts_are_not_cached(tmp_path: Path) -> None:
+    cache = VerdictCache(tmp_path / "cache")
+    samples = [("p1", 0, "hang"), ("p1", 1, "ok")]
+    verify_run(
+        make_run(tmp_path / "r1", {"p1": "ok"}, samples, "t-hazard"), cache=cache, workers=1, timeout=1.0
+    )
+    rep = verify_run(
+        make_run(tmp_path / "r2", {"p1": "ok"}, samples, "t-hazard"), cache=cache, workers=1, timeout=1.0
+    )
+    assert rep.cache_hits == 1 and rep.kills == 1
+
+
+def test_real_sympy_hang_is_killed_at_the_limit(tmp_path: Path) -> None:
+    """9^(9^(9^9)) makes SymPy compute a huge integer in C, where no signal can interrupt it."""
+    samples = [
+        ("p1", 0, "\\boxed{9^{9^{9^{9}}}}"),
+        ("p1", 1, "\\boxed{2}"),
+        ("p1", 2, "\\boxed{\\frac{4}{2}}"),
+    ]
+    run = make_run(tmp_path / "r", {"p1": "2"}, samples, verifier="math")
+    t0 = time.monotonic()
+    rep = verify_run(run, cache=None, workers=2, timeout=2.0)
+    assert time.monotonic() - t0 < 60
+    v = run.verdicts("math").set_index("sample_index")["verdict"]
+    assert v.to_dict() == {0: "timeout", 1: "pass", 2: "pass"}
+    assert rep.kills == 1
+
+
+def test_canaries_refuse_naming_the_problem_whose_gold_fails(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    LastWord.gold_override["p2"] = "answer wrong"
+    with pytest.raises(MonkeysError, match=r"gold answer does not pass on 1 problem\(s\): p2 \(fail"):
+        verify_run(run, cache=None)
+    assert run.verdicts().empty
+
+
+def test_canaries_refuse_when_an_empty_completion_passes(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    LastWord.empty_passes = True
+    with pytest.raises(MonkeysError, match=r"empty completion does not fail on 2 problem\(s\): p1 .*p2"):
+        verify_run(run, cache=None)
+    assert run.verdicts().empty
+
+
+def test_check_batch_receives_deduplicated_work_and_filtered_options(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples(), verifier="t-batched")
+    rep = verify_run(run, options={"sandbox": "docker", "all_tests": True, "timeout": 3.0}, cache=None)
+    assert sum(Batched.batches) == 7  # 6 distinct groups + p2's empty canary
+    assert rep.verified == 10
+
+
+def test_make_verifier_passes_only_options_the_factory_takes() -> None:
+    v, chosen = make_verifier(
+        "t-batched", {"sandbox": "docker", "all_tests": True, "timeout": 2.0, "workers": None}
+    )
+    assert chosen == {"sandbox": "docker", "timeout": 2.0}
+    assert (v.sandbox, v.timeout) == ("docker", 2.0)  # type: ignore[attr-defined]
+    _, none = make_verifier("gsm8k", {"sandbox": "docker", "timeout": 2.0})
+    assert none == {}
+    with pytest.raises(MonkeysError, match="unknown verifier 'nope'"):
+        make_verifier("nope", {})
+
+
+def test_odd_completions_get_verdicts_not_crashes(tmp_path: Path) -> None:
+    huge = "x" * 10_000_000 + " \\boxed{2}"
+    odd = "bytes \ufffd\ufffd \x00 \\boxed{\udcff"[:-1] + "}"  # replacement chars and a NUL
+    samples = [("p1", 0, huge), ("p1", 1, odd), ("p1", 2, "\\boxed{" * 5000), ("p1", 3, "\\boxed{2}")]
+    run = make_run(tmp_path / "r", {"p1": "2"}, samples, verifier="math")
+    verify_run(run, cache=None, workers=2, timeout=5.0)
+    v = run.verdicts("math").set_index("sample_index")["verdict"].to_dict()
+    assert v == {0: "pass", 1: "fail", 2: "fail", 3: "pass"}
