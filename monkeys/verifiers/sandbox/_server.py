@@ -26,7 +26,7 @@ import time
 
 PREIMPORT = (
     "math cmath re collections itertools functools heapq bisect string fractions decimal statistics random "
-    "typing operator copy array hashlib datetime io traceback"
+    "typing operator copy array hashlib datetime io traceback threading dataclasses enum"
 )
 FORBIDDEN_IMPORTS = {"ctypes", "_ctypes", "cffi", "_testcapi", "_testinternalcapi", "_xxsubinterpreters"}
 FORBIDDEN_EVENTS = {
@@ -154,6 +154,46 @@ def tampered(snap):
     return None
 
 
+HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python (by the program, or a few stdlib ones)
+
+
+def plain_result(value, allowed_heap, budget=100000):
+    """True when a return value holds only built-in types, so its __eq__ cannot be the program's own."""
+    stack = [value]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return True
+        v = stack.pop()
+        t = type(v)
+        if t.__flags__ & HEAP_TYPE and t not in allowed_heap:
+            return False
+        if t in (list, tuple, set, frozenset):
+            stack.extend(v)
+        elif t is dict:
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return True
+
+
+def sealed(fn, allowed_heap):
+    """Wrap a program function so that returning an object of a program-defined class fails the tests
+    (an always-equal object would otherwise satisfy every `assert f(x) == y`)."""
+
+    def call(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if not plain_result(out, allowed_heap):
+            raise TypeError(
+                f"{getattr(fn, '__name__', 'the function')} returned a {type(out).__name__}, a class "
+                "the program defined; only built-in types are accepted"
+            )
+        return out
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    call.__doc__ = getattr(fn, "__doc__", None)
+    return call
+
+
 def where(exc):
     """The exception and its innermost line number, without touching frames (tb_frame is guarded)."""
     tb, line = exc.__traceback__, None
@@ -164,9 +204,19 @@ def where(exc):
     return text if line is None else f"{text} (line {line})"
 
 
+def allowed_heap_types():
+    import collections
+    import fractions
+
+    return frozenset({fractions.Fraction, collections.Counter, collections.OrderedDict})
+
+
 def run_python_tests(job, pristine, snap, result_fd):
     """Body of a python-tests child. Returns the exit code; writes the nonce only when the tests returned."""
     nonce = job["nonce"].encode()
+    # imports compile from source from here on: reading .pyc files needs marshal.loads, which the guard
+    # forbids because crafted bytecode can read memory
+    sys.pycache_prefix = "/nonexistent-pycache"
     install_guard()
     compile_, exec_ = compile, exec
     try:
@@ -182,13 +232,19 @@ def run_python_tests(job, pristine, snap, result_fd):
         if entry and entry not in prog_globals:
             os.write(2, f"entry point {entry!r} is not defined by the program\n".encode())
             return 1
-        # tests see the program's names (HumanEval tests call its helpers) but the builtins as they were
-        test_globals = dict(prog_globals)
+        # tests see the program's names (HumanEval tests call its helpers) but the builtins as they were,
+        # and the program's functions sealed against returning objects of its own classes
+        allowed_heap = allowed_heap_types()
+        function = type(sealed)
+        test_globals = {
+            k: sealed(v, allowed_heap) if type(v) is function and v.__globals__ is prog_globals else v
+            for k, v in prog_globals.items()
+        }
         test_globals["__builtins__"] = dict(pristine)
         test_globals.pop("check", None)
         exec_(tests, test_globals)
         if entry:
-            test_globals["check"](prog_globals[entry])
+            test_globals["check"](test_globals[entry])
     except BaseException as e:  # SystemExit included: leaving early is a failure, not a pass
         os.write(2, (where(e) + "\n").encode(errors="replace"))
         return 1
@@ -298,6 +354,15 @@ def run_one(job, stdin_data, pristine, snap):
                 status, usage = st, ru
                 drain_until = time.monotonic() + 0.2
                 deadline = min(deadline, drain_until)
+    while status is None and not (timed_out or exceeded):
+        # every pipe is closed but the program still runs (it closed its own stdout): let it finish
+        got, st, ru = os.wait4(pid, os.WNOHANG)
+        if got:
+            status, usage = st, ru
+        elif time.monotonic() >= deadline:
+            timed_out = True
+        else:
+            time.sleep(0.002)
     wall = time.monotonic() - start
     if status is None:
         with contextlib.suppress(OSError):

@@ -8,11 +8,14 @@ uid 65534 inside and out (when we are root we drop to 65534 before starting bwra
 from __future__ import annotations
 
 import os
+import queue
 import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import Future
 
 from monkeys.errors import MonkeysError
 from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, SERVER_SOURCE, ServerSandbox
@@ -111,7 +114,7 @@ class BwrapSandbox(ServerSandbox):
 
     def _connect(self) -> PipeChannel:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the sandbox)
-        proc = subprocess.Popen(
+        proc = spawn(
             bwrap_argv(self.python),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -121,3 +124,30 @@ class BwrapSandbox(ServerSandbox):
             cwd="/",
         )
         return PipeChannel(proc)
+
+
+_requests: queue.Queue[tuple[list[str], dict, Future[subprocess.Popen[bytes]]]] = queue.Queue()
+_spawner_lock = threading.Lock()
+_spawner: threading.Thread | None = None
+
+
+def _spawn_forever() -> None:
+    while True:
+        argv, kwargs, fut = _requests.get()
+        try:
+            fut.set_result(subprocess.Popen(argv, **kwargs))
+        except BaseException as e:
+            fut.set_exception(e)
+
+
+def spawn(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """Popen from one long-lived thread: bwrap's --die-with-parent fires when the *thread* that started
+    it exits, and verifier worker threads come and go."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = threading.Thread(target=_spawn_forever, name="monkeys-sandbox-spawner", daemon=True)
+            _spawner.start()
+    fut: Future[subprocess.Popen[bytes]] = Future()
+    _requests.put((argv, kwargs, fut))
+    return fut.result()
