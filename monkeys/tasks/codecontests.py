@@ -1,0 +1,109 @@
+"""CodeContests (DeepMind, Li et al. 2022): competitive programming, graded on stdin/stdout tests.
+
+As the Large Language Monkeys paper used it: the test split, problems whose statements have no images,
+and every test the dataset has (public + private + generated) with the problem's own time limit. Rows come
+from `<data dir>/codecontests/test.jsonl[.gz]` (the hub's schema, one problem per line) when it exists,
+else from the hub's `deepmind/code_contests`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monkeys.errors import MonkeysError
+from monkeys.tasks.base import TASKS, Problem, TaskOptions, resolve_data_dir, select
+from monkeys.tasks.data import read_jsonl
+
+PYTHON3 = 3  # the dataset's Language enum: 0 unknown, 1 python2, 2 c++, 3 python3, 4 java
+PROMPT = (
+    "{description}\n\n"
+    "Write a Python 3 program that solves the problem above. It reads the input from standard input and "
+    "writes the answer to standard output. Put the whole program in one ```python code block.\n"
+)
+
+
+def local_or_hub(
+    data_dir: str | None, local: tuple[str, ...], hub_id: str, split: str, config: str | None = None
+):
+    """Rows from the first local file that exists under the data directory, else from the hub."""
+    root = resolve_data_dir(data_dir)
+    if root is not None:
+        for name in local:
+            if (root / name).is_file():
+                return read_jsonl(root / name)
+    try:
+        import datasets
+    except ImportError:
+        raise MonkeysError(f"no local copy of {hub_id} and no `datasets` package; pass --data-dir") from None
+    try:
+        ds = datasets.load_dataset(hub_id, config, split=split)
+    except Exception as exc:  # the hub raises many types: offline, gated, renamed...
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        where = f" or {root}/{local[0]}" if root else ""
+        raise MonkeysError(
+            f"could not load {hub_id} from the hub ({first}); put a copy at --data-dir{where}"
+        ) from None
+    return [dict(r) for r in ds]
+
+
+def _tests(row: dict[str, Any]) -> list[dict[str, str]]:
+    tests = []
+    for kind in ("public_tests", "private_tests", "generated_tests"):
+        group = row.get(kind) or {}
+        for given, want in zip(group.get("input") or [], group.get("output") or [], strict=False):
+            tests.append({"input": given, "output": want})
+    return tests
+
+
+def _time_limit(row: dict[str, Any]) -> float | None:
+    limit = row.get("time_limit")
+    if not limit:
+        return None
+    seconds = float(limit.get("seconds") or 0) + float(limit.get("nanos") or 0) / 1e9
+    return seconds or None
+
+
+def _reference(row: dict[str, Any]) -> str:
+    sols = row.get("solutions") or {}
+    for lang, code in zip(sols.get("language") or [], sols.get("solution") or [], strict=False):
+        if lang == PYTHON3:
+            return code
+    return ""
+
+
+def to_problem(row: dict[str, Any]) -> Problem:
+    return Problem(
+        problem_id=str(row["name"]),
+        prompt=PROMPT.format(description=row["description"].strip()),
+        reference=_reference(row),
+        fields={
+            "tests": json.dumps(_tests(row)),
+            "time_limit": _time_limit(row),
+            "memory_limit_bytes": row.get("memory_limit_bytes"),
+            "difficulty": row.get("difficulty"),
+            "source": row.get("source"),
+            "cf_rating": row.get("cf_rating"),
+        },
+    )
+
+
+class CodeContests:
+    name = "codecontests"
+    default_verifier = "stdio"
+    stop: tuple[str, ...] = ()
+
+    def load(self, options: TaskOptions) -> list[Problem]:
+        rows = local_or_hub(
+            options.data_dir,
+            ("codecontests/test.jsonl", "codecontests/test.jsonl.gz"),
+            "deepmind/code_contests",
+            "test",
+        )
+        problems = [to_problem(r) for r in rows if "<image>" not in r.get("description", "") and _tests(r)]
+        if not problems:
+            raise MonkeysError("no CodeContests problems with tests and without images were found")
+        return select(problems, options)
+
+
+TASKS.add("codecontests", CodeContests)
