@@ -1,0 +1,416 @@
+"""`monkeys import`: samples made elsewhere as a sample source for a run.
+
+Two formats:
+- `jsonl`: one object per line, `{"problem_id": ..., "text": ...}`, optional `sample_index` (else the next
+  free index of that problem) and optional `is_correct` (a label from elsewhere).
+- `monkey-business`: the rows released with "Large Language Monkeys" (`samples`, `is_corrects`,
+  `gt_answer`, `question`, `prompt`, `orig_dset_idx`), as a JSON list, JSONL or Parquet. `orig_dset_idx`
+  is the index in the task's test split, which is our problem id; sample i of a row gets sample_index i.
+
+Labels (`is_corrects` / `is_correct`) become verdicts of the verifier `imported` (version "1"), so
+`monkeys verify` reports how often our verifier agrees with theirs.
+
+The whole file is validated before anything is written: a bad line is reported with its number, and the
+rest is imported only with `skip_bad`. A sample already in the run is a bad line too (so re-running an
+interrupted import with `--skip-bad` fills in only what is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from monkeys.errors import MonkeysError
+from monkeys.store import Run
+from monkeys.store.schema import SAMPLES, VERDICTS
+from monkeys.tasks.base import TASKS, Problem, TaskOptions
+
+IMPORTED = "imported"
+IMPORTED_VERSION = "1"
+FORMATS = ("auto", "jsonl", "monkey-business")
+CHUNK = 50_000  # samples per shard
+SHOWN = 5
+
+
+@dataclass
+class ImportReport:
+    run: str
+    format: str
+    created: bool
+    imported: int = 0
+    labels: int = 0
+    problems: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (line or row number, why)
+
+
+@dataclass(frozen=True)
+class _Item:
+    problem_id: str
+    sample_index: int | None
+    text: str
+    label: bool | None
+
+
+def import_file(
+    run_path: str | Path,
+    file: str | Path,
+    *,
+    task: str | None = None,
+    fmt: str = "auto",
+    data_dir: str | None = None,
+    skip_bad: bool = False,
+    model: str | None = None,
+) -> ImportReport:
+    """Import `file` into the run at `run_path`, creating the run from `task`'s problems if needed."""
+    path = Path(file)
+    if not path.is_file():
+        raise MonkeysError(f"{path} does not exist; check the file name")
+    if fmt not in FORMATS:
+        raise MonkeysError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    existing, problems, make_run = _target(Path(run_path), task, data_dir, model)
+    task_name = existing.manifest["task"]["name"] if existing is not None else task
+    report = ImportReport(str(run_path), fmt, existing is None)
+    stored = existing.stored_indices() if existing is not None else {}
+    taken: dict[str, set[int]] = {pid: set(map(int, idx)) for pid, idx in stored.items()}
+    next_free: dict[str, int] = {pid: (max(s) + 1 if s else 0) for pid, s in taken.items()}
+
+    def items() -> Iterator[tuple[int, _Item | str]]:
+        return _monkey_business(path, problems) if fmt == "monkey-business" else _jsonl(path)
+
+    # Pass 1: validate everything and fix every sample index; nothing is written yet.
+    accepted: dict[tuple[int, int], int] = {}  # (line or row, item within it) -> sample index
+    ordinal: dict[int, int] = defaultdict(int)
+    for where, item in items():
+        nth = ordinal[where]
+        ordinal[where] += 1
+        if isinstance(item, str):
+            report.bad.append((where, item))
+            continue
+        if item.problem_id not in problems:
+            report.bad.append((where, f"problem_id {item.problem_id!r} is not in task {task_name}"))
+            continue
+        used = taken.setdefault(item.problem_id, set())
+        idx = item.sample_index
+        if idx is None:
+            idx = next_free.get(item.problem_id, 0)
+            while idx in used:
+                idx += 1
+        if idx in used:
+            report.bad.append(
+                (
+                    where,
+                    f"sample {idx} of problem {item.problem_id} is already in the run or earlier in the file",
+                )
+            )
+            continue
+        used.add(idx)
+        next_free[item.problem_id] = max(next_free.get(item.problem_id, 0), idx + 1)
+        accepted[(where, nth)] = idx
+    if report.bad and not skip_bad:
+        unit = "line" if fmt == "jsonl" or detect_layout(path) == "lines" else "row"
+        raise MonkeysError(_bad_message(path, report.bad, unit))
+
+    # Pass 2: create the run if needed, then write the accepted samples (and labels) in shards.
+    run = existing if existing is not None else make_run()
+    writer = _Writer(run, path.name)
+    ordinal.clear()
+    with run.writer("samples") as samples, run.writer("verdicts") as verdicts:
+        for where, item in items():
+            nth = ordinal[where]
+            ordinal[where] += 1
+            idx = accepted.get((where, nth))
+            if idx is None or isinstance(item, str):
+                continue
+            writer.add(item, idx)
+            if writer.size >= CHUNK:
+                writer.flush(samples, verdicts)
+        writer.flush(samples, verdicts)
+    report.imported, report.labels = writer.samples, writer.labels
+    report.problems = len(writer.problems)
+    _record(run, path, fmt, report)
+    return report
+
+
+def detect_format(path: Path) -> str:
+    """`monkey-business` when the first record has `samples`, else `jsonl`."""
+    if path.suffix == ".parquet":
+        return "monkey-business"
+    with open(path, "rb") as fh:
+        head = fh.read(65536).lstrip()
+    if head.startswith(b"["):
+        return "monkey-business"
+    return "monkey-business" if re.search(rb'^\{[^\n]*"samples"\s*:', head) else "jsonl"
+
+
+def detect_layout(path: Path) -> str:
+    """`lines` for JSONL, `rows` for a JSON list or Parquet file."""
+    if path.suffix == ".parquet":
+        return "rows"
+    with open(path, "rb") as fh:
+        return "rows" if fh.read(4096).lstrip().startswith(b"[") else "lines"
+
+
+# -- readers: yield (line or row number, item) or (number, why it is bad) -------------------------------
+def _decode_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield lineno, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            yield lineno, row if isinstance(row, dict) else "expected a JSON object"
+
+
+def _text_ok(text: Any) -> str | None:
+    """Why `text` cannot be stored as a sample, or None when it can."""
+    if not isinstance(text, str):
+        return f"text must be a string, not {type(text).__name__}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text holds a lone surrogate escape (\\ud800-\\udfff); it is not valid Unicode"
+    return None
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, _Item | str]]:
+    for lineno, row in _decode_lines(path):
+        if isinstance(row, str):
+            yield lineno, row
+            continue
+        missing = [k for k in ("problem_id", "text") if k not in row]
+        if missing:
+            yield lineno, f"missing field(s) {missing}; each line needs problem_id and text"
+            continue
+        why = _text_ok(row["text"])
+        if why:
+            yield lineno, why
+            continue
+        idx = row.get("sample_index")
+        if idx is not None and (not isinstance(idx, int) or isinstance(idx, bool) or idx < 0):
+            yield lineno, f"sample_index must be a whole number >= 0, got {idx!r}"
+            continue
+        label = row.get("is_correct")
+        if label is not None and not isinstance(label, bool):
+            yield lineno, f"is_correct must be true or false, got {label!r}"
+            continue
+        yield lineno, _Item(str(row["problem_id"]), idx, row["text"], label)
+
+
+def _mb_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        n = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=16):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
+        return
+    if detect_layout(path) == "rows":
+        try:
+            rows = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MonkeysError(
+                f"{path} is not a valid JSON list ({exc}); fix the file or convert it to JSONL"
+            ) from None
+        for i, row in enumerate(rows, 1):
+            yield i, row if isinstance(row, dict) else "expected a JSON object"
+        return
+    yield from _decode_lines(path)
+
+
+def _monkey_business(path: Path, problems: dict[str, Problem]) -> Iterator[tuple[int, _Item | str]]:
+    for where, row in _mb_rows(path):
+        if isinstance(row, str):
+            yield where, row
+            continue
+        missing = [k for k in ("samples", "orig_dset_idx") if k not in row]
+        if missing:
+            yield where, f"missing field(s) {missing} of the monkey_business format"
+            continue
+        samples, labels = row["samples"], row.get("is_corrects")
+        if not isinstance(samples, list):
+            yield where, "samples must be a list of strings"
+            continue
+        if labels is not None and (not isinstance(labels, list) or len(labels) != len(samples)):
+            yield where, f"is_corrects must be a list as long as samples ({len(samples)})"
+            continue
+        pid = str(row["orig_dset_idx"])
+        question = row.get("question")
+        if isinstance(question, str) and pid in problems and not _same_question(question, problems[pid]):
+            yield (
+                where,
+                f"question does not match problem {pid} of the task (orig_dset_idx → problem id); is --task right?",
+            )
+            continue
+        for i, text in enumerate(samples):
+            why = _text_ok(text)
+            label = labels[i] if labels is not None else None
+            if why:
+                yield where, f"sample {i}: {why}"
+            elif label is not None and not isinstance(label, bool):
+                yield where, f"sample {i}: is_corrects entries must be true or false, got {label!r}"
+            else:
+                yield where, _Item(pid, i, text, label)
+
+
+def _squash(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _same_question(question: str, problem: Problem) -> bool:
+    q = _squash(question)
+    return q in _squash(problem.prompt) or q == _squash(str(problem.fields.get("question", "")))
+
+
+# -- writing -------------------------------------------------------------------------------------------
+class _Writer:
+    def __init__(self, run: Run, source: str) -> None:
+        self.run, self.source = run, source
+        self.rows: list[tuple[str, int, str]] = []
+        self.label_rows: list[tuple[str, int, bool]] = []
+        self.samples = self.labels = 0
+        self.problems: set[str] = set()
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def add(self, item: _Item, idx: int) -> None:
+        self.rows.append((item.problem_id, idx, item.text))
+        self.problems.add(item.problem_id)
+        if item.label is not None:
+            self.label_rows.append((item.problem_id, idx, item.label))
+
+    def flush(self, samples: Any, verdicts: Any) -> None:
+        if self.rows:
+            pids, idxs, texts = zip(*self.rows, strict=True)
+            n = len(pids)
+            nulls_i = pa.nulls(n, pa.int32())
+            samples.append(
+                pa.table(
+                    {
+                        "problem_id": pa.array(pids, pa.string()),
+                        "sample_index": pa.array(idxs, pa.int64()),
+                        "text": pa.array(texts, pa.large_string()),
+                        "prompt_tokens": nulls_i,
+                        "completion_tokens": nulls_i,
+                        "finish_reason": pa.nulls(n, pa.string()),
+                        "cumulative_logprob": pa.nulls(n, pa.float64()),
+                        "seed": pa.nulls(n, pa.int64()),
+                    },
+                    schema=SAMPLES,
+                )
+            )
+            self.samples += n
+        if self.label_rows:
+            pids, idxs, labels = zip(*self.label_rows, strict=True)
+            n = len(pids)
+            verdicts.append(
+                pa.table(
+                    {
+                        "problem_id": pa.array(pids, pa.string()),
+                        "sample_index": pa.array(idxs, pa.int64()),
+                        "verifier": pa.array([IMPORTED] * n, pa.string()),
+                        "verifier_version": pa.array([IMPORTED_VERSION] * n, pa.string()),
+                        "verdict": pa.array(["pass" if x else "fail" for x in labels], pa.string()),
+                        "answer": pa.nulls(n, pa.large_string()),
+                        "detail": pa.array([f"label from {self.source}"] * n, pa.large_string()),
+                        "seconds": pa.array([0.0] * n, pa.float64()),
+                    },
+                    schema=VERDICTS,
+                )
+            )
+            self.labels += n
+        self.rows, self.label_rows = [], []
+
+
+# -- the run -------------------------------------------------------------------------------------------
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """One row per problem: problem_id, prompt, reference and the task's fields as columns."""
+    rows = [
+        {"problem_id": p.problem_id, "prompt": p.prompt, "reference": p.reference, **dict(p.fields)}
+        for p in problems
+    ]
+    return pd.DataFrame(rows)
+
+
+def _target(
+    path: Path, task: str | None, data_dir: str | None, model: str | None
+) -> tuple[Run | None, dict[str, Problem], Callable[[], Run]]:
+    """The run at `path` (None if there is none yet), its problems, and how to create it. A new run is only
+    created once the file has passed validation, so a rejected import leaves no half-made run behind."""
+    if Run.exists(path):
+        run = Run.open(path)
+        have = run.manifest.get("task", {}).get("name")
+        if task is not None and have != task:
+            raise MonkeysError(
+                f"run {path} holds task {have!r}, not {task!r}; drop --task or choose another --run"
+            )
+        df = run.problems()
+        questions = df["question"] if "question" in df.columns else [""] * len(df)
+        known = {
+            str(pid): Problem(str(pid), str(prompt or ""), str(ref or ""), {"question": str(q or "")})
+            for pid, prompt, ref, q in zip(
+                df["problem_id"], df["prompt"], df["reference"], questions, strict=True
+            )
+        }
+        return run, known, lambda: run
+    if task is None:
+        raise MonkeysError(
+            f"{path} is not a run yet; pass --task so it can be created with that task's problems"
+        )
+    import monkeys.tasks  # noqa: F401  (registers the built-in tasks)
+
+    t = TASKS.create(task)
+    options = TaskOptions(data_dir=data_dir)
+    problems = t.load(options)
+    manifest = {
+        "task": {"name": t.name, "default_verifier": t.default_verifier, "options": options.manifest()},
+        "model": model or "unknown (imported)",
+        "engine": {"name": "import", "version": None},
+        "sampling": {"temperature": None, "top_p": None, "max_tokens": None, "stop": list(t.stop)},
+        "k": 0,
+        "seed": None,
+        "chunk_size": None,
+    }
+    return (
+        None,
+        {p.problem_id: p for p in problems},
+        lambda: Run.create(path, manifest, problems_frame(problems)),
+    )
+
+
+def _record(run: Run, path: Path, fmt: str, report: ImportReport) -> None:
+    counts = run.stored_indices()
+    k = max((len(v) for v in counts.values()), default=0)
+    imports = list(run.manifest.get("imports", []))
+    imports.append(
+        {"file": str(path.resolve()), "format": fmt, "samples": report.imported, "labels": report.labels}
+    )
+    run.update_manifest(k=k, imports=imports)
+
+
+def _bad_message(path: Path, bad: list[tuple[int, str]], unit: str) -> str:
+    shown = "; ".join(f"{unit} {n}: {why}" for n, why in bad[:SHOWN])
+    more = f" (and {len(bad) - SHOWN} more)" if len(bad) > SHOWN else ""
+    return (
+        f"{path.name}: {len(bad)} bad line(s): {shown}{more}; fix them, or pass --skip-bad to import the rest"
+    )
