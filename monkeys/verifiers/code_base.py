@@ -20,6 +20,7 @@ from monkeys.errors import MonkeysError
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import Verdict, VerdictValue
 from monkeys.verifiers.sandbox import SANDBOXES, Job, RunResult, SandboxPool
+from monkeys.verifiers.sandbox.unsafe import warn_unsafe
 
 EXCERPT = 200
 BORDERLINE = 0.5  # a run that used at least this share of its wall limit (or ran out of it) is borderline
@@ -76,6 +77,8 @@ def resolve_backend(sandbox: str | None, unsafe_no_sandbox: bool) -> str:
         )
     if name not in SANDBOXES:
         raise MonkeysError(f"unknown sandbox {name!r}; choose one of: {', '.join(SANDBOXES.names())}")
+    if name == "none":
+        warn_unsafe()
     return name
 
 
@@ -91,6 +94,7 @@ class CodeVerifier:
 
     name = "code"
     version = "1"
+    _pool: SandboxPool | None = None
 
     def __init__(
         self,

@@ -76,8 +76,8 @@ def remove_stale(c: Any) -> list[str]:
     """Remove sandbox containers whose owning process (on this host) no longer runs. Returns their ids."""
     removed = []
     host = socket.gethostname()
-    for ctr in c.containers.list(all=True, filters={"label": LABEL}):
-        owner = ctr.labels.get(OWNER, "")
+    for ctr in c.api.containers(all=True, filters={"label": LABEL}):  # plain dicts: no per-container GET race
+        owner = (ctr.get("Labels") or {}).get(OWNER, "")
         name, _, pid = owner.rpartition(":")
         if name != host or not pid.isdigit():
             continue
@@ -89,8 +89,9 @@ def remove_stale(c: Any) -> list[str]:
         except PermissionError:
             alive = True
         if not alive:
-            ctr.remove(force=True)
-            removed.append(ctr.id)
+            with contextlib.suppress(Exception):  # another process may be removing it too
+                c.api.remove_container(ctr["Id"], force=True)
+            removed.append(ctr["Id"])
     return removed
 
 

@@ -16,6 +16,18 @@ from monkeys.verifiers.sandbox.bwrap import PipeChannel
 _warned = False
 
 
+def warn_unsafe() -> None:
+    """Say loudly (a warning each time, a stderr line once) that nothing confines the programs."""
+    global _warned
+    warnings.warn(
+        "sandbox 'none': model-written code runs unconfined on this machine (--unsafe-no-sandbox)",
+        stacklevel=3,
+    )
+    if not _warned:
+        print("WARNING: --unsafe-no-sandbox: running model code without any sandbox", file=sys.stderr)
+        _warned = True
+
+
 @SANDBOXES.register("none")
 class UnsafeSandbox(ServerSandbox):
     name = "none"
@@ -23,14 +35,7 @@ class UnsafeSandbox(ServerSandbox):
 
     def __init__(self, python: str | None = None) -> None:
         super().__init__()
-        global _warned
-        if not _warned:
-            warnings.warn(
-                "sandbox 'none': model-written code runs unconfined on this machine (--unsafe-no-sandbox)",
-                stacklevel=2,
-            )
-            print("WARNING: --unsafe-no-sandbox: running model code without any sandbox", file=sys.stderr)
-            _warned = True
+        warn_unsafe()
         self.python = python or sys.executable
         self._dir = tempfile.mkdtemp(prefix="monkeys-unsafe-")
 
