@@ -146,3 +146,11 @@ def test_group_answers_groups_equivalent_answers_and_abstains_on_none() -> None:
     p = Problem("1", "", "\\frac{1}{2}")
     groups = group_answers(verifier, p, ["\\frac{1}{2}", "0.5", None, "3", "\\dfrac{1}{2}", "3.0", "7"])
     assert groups == [0, 0, -1, 1, 0, 1, 2]
+
+
+def test_prose_after_final_answer_is_not_an_answer() -> None:
+    """MATH test item 4428's solution ends "\\boxed{\\frac{130}{231}}. The final answer is positive, because..."."""
+    text = "=\\boxed{\\frac{130}{231}}.\n\\]The final answer is positive, because two of the numbers are negative."
+    assert final_answer(text) == "\\frac{130}{231}"
+    assert final_answer("Final Answer: The final answer is Evelyn. I hope it is correct.") == "Evelyn"
+    assert final_answer("The final answer is: $-\\frac{1}{2}$") == "-\\frac{1}{2}"

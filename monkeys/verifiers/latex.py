@@ -10,6 +10,7 @@ import re
 
 HOPE = "I hope it is correct"
 FINAL = "final answer is"
+_MATHLIKE = re.compile(r"[$\\\d(\[{.+−-]")
 _BRACE = re.compile(r"\\.|[{}]", re.S)  # an escaped character (skipped) or a brace
 MAX_ANSWER_CHARS = 1000  # no MATH answer is longer; longer "answers" fail without reaching SymPy
 
@@ -57,7 +58,11 @@ def last_boxed(text: str) -> str | None:
 
 def minerva_answer(text: str) -> tuple[int, str] | None:
     """(position, answer) of the last "final answer is X" (Minerva: "Final Answer: The final answer is X.
-    I hope it is correct."); X runs to "I hope it is correct" or the end of its line."""
+    I hope it is correct."); X runs to "I hope it is correct" or the end of its line.
+
+    Prose such as "The final answer is positive, because ..." is not an answer: without the Minerva frame
+    ("Final Answer:" before or "I hope it is correct" after), X must start like math ($, \\, digit, sign,
+    bracket)."""
     low = text.lower()
     at = low.rfind(FINAL)
     if at < 0:
@@ -66,7 +71,10 @@ def minerva_answer(text: str) -> tuple[int, str] | None:
     hope = text.find(HOPE, start)
     newline = text.find("\n", start)
     end = min(x for x in (hope, newline, len(text)) if x >= 0)
-    answer = text[start:end].strip()
+    answer = text[start:end].strip().lstrip(":").strip()
+    framed = (hope >= 0 and hope == end) or low[max(0, at - 20) : at].rstrip().endswith("final answer:")
+    if not framed and not _MATHLIKE.match(answer):
+        return None
     if answer.endswith("."):
         answer = answer[:-1].rstrip()
     if answer.startswith("$") and answer.endswith("$") and len(answer) >= 2:

@@ -35,7 +35,7 @@ class MathVerifier:
     """Equivalence of final answers: normalised strings first, then math-verify's symbolic comparison."""
 
     name = "math"
-    version = "1"
+    version = "2"  # 2: prose after "The final answer is" is no longer taken for an answer
     preload = ("math_verify", "sympy")  # imported once by the worker pool's fork server
 
     def __init__(self) -> None:
@@ -54,7 +54,7 @@ class MathVerifier:
         return Verdict(verdict, answer[:MAX_ANSWER_CHARS], detail, time.perf_counter() - t0)
 
     def gold_completion(self, problem: Problem) -> str:
-        return f"The answer is $\\boxed{{{problem.reference}}}$.\nFinal Answer: The final answer is ${problem.reference}$. I hope it is correct."
+        return f"So the answer is $\\boxed{{{problem.reference}}}$."
 
     def same_answer(self, problem: Problem, a: str, b: str) -> bool:
         if normalize(a) == normalize(b):
