@@ -122,7 +122,9 @@ def _finish(
     if draws is not None:
         fit.draws = np.stack([to_theta(d) for d in draws])
         fit.uncertainty = f"asymptotic normal MLE (observed information, {DRAWS} draws)"
-    at_bound = bool(np.any(np.abs(x) >= LOG_BOUND - 1e-3))
+    at_bound = bool(
+        np.any(np.abs(x[:2]) >= LOG_BOUND - 1e-3)
+    )  # alpha or beta; a scale of 1 is the plain Beta
     if at_bound:
         fit.notes.append("boundary solution (a parameter at its search bound): the law is barely identified")
     alpha, beta = fit.theta[0], fit.theta[1]
@@ -239,8 +241,8 @@ def fit_scaled_beta(
     base = float((w * row_max).sum())
 
     def nll(x: np.ndarray) -> float:
-        lik = scaled @ scaled_beta_masses(_theta_from_x(x), grid)
-        if np.any(lik <= 0):
+        lik = scaled @ scaled_beta_masses(_theta_from_x(np.clip(x, -LOG_BOUND, LOG_BOUND)), grid)
+        if np.any(lik <= 0):  # a count above the scale: impossible
             return 1e300
         return -(base + float((w * np.log(lik)).sum()))
 
@@ -253,8 +255,11 @@ def fit_scaled_beta(
         top = float(np.max(counts.c / counts.n))
         if 0 < top < 0.9:
             starts.append(np.array([np.log(a), 0.0, float(special.logit(min(0.99, 1.2 * top)))]))
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * 3
+    # Nelder-Mead: gradient steps jump onto the cliff where the scale falls below an observed rate
+    options = {"xatol": 1e-4, "fatol": 1e-4, "maxiter": 2000}
     best = min(
-        (optimize.minimize(nll, s, method="L-BFGS-B", bounds=bounds) for s in starts), key=lambda r: r.fun
+        (optimize.minimize(nll, s, method="Nelder-Mead", options=options) for s in starts),
+        key=lambda r: r.fun,
     )
+    best.x = np.clip(best.x, -LOG_BOUND, LOG_BOUND)
     return _finish(fit, best, _theta_from_x, nll, counts, rng, intervals)

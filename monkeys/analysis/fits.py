@@ -179,6 +179,21 @@ def fit_neg_log_power_law(ks: np.ndarray, cov: np.ndarray, boot: np.ndarray | No
     return fit
 
 
+# the scale parameter's null value s = 1 is on the boundary: 2*dNLL ~ 0.5*chi2(0) + 0.5*chi2(1), 5% level
+LRT_CRITICAL = 2.706
+
+
+def _choose_distributional(plain: Fit, scaled: Fit) -> str | None:
+    """The scaled Beta nests the plain Beta (s = 1); keep the plain one unless a likelihood-ratio test at 5%
+    says the scale is needed and the scaled fit is an interior solution."""
+    if plain.degenerate:
+        return None
+    if scaled.degenerate or scaled.extra["at_bound"]:
+        return plain.method
+    gain = 2 * (scaled.extra["loglik"] - plain.extra["loglik"])
+    return scaled.method if gain > LRT_CRITICAL or plain.extra["at_bound"] else plain.method
+
+
 # -- everything for one config ----------------------------------------------------------------------------
 @dataclass
 class FitSet:
@@ -186,11 +201,11 @@ class FitSet:
 
     counts: Counts
     fits: dict[str, Fit]
-    best_distributional: str | None  # the distributional fit with the lower AIC
+    best_distributional: str | None  # chosen by a likelihood-ratio test (see _choose_distributional)
     boot_reps: int
 
     def methods(self) -> dict[str, Fit]:
-        """The contract's three methods (`distributional` = the better of the two by AIC) plus both candidates."""
+        """The contract's three methods (`distributional` = the chosen one of the two) plus both candidates."""
         out = {"power_law": self.fits["power_law"], "neg_log_power_law": self.fits["neg_log_power_law"]}
         out["distributional"] = self.fits[self.best_distributional or "beta_binomial"]
         out.update({m: self.fits[m] for m in DISTRIBUTIONAL})
@@ -224,8 +239,5 @@ def fit_all(counts: Counts, reps: int, rng: np.random.Generator, intervals: bool
     if counts.num_problems == 1:
         for fit in fits.values():
             fit.notes.append("a single problem: intervals over problems are not defined")
-    usable = [m for m in DISTRIBUTIONAL if not fits[m].degenerate]
-    interior = [m for m in usable if not fits[m].extra["at_bound"]]
-    aics = {m: fits[m].extra["aic"] for m in (interior or usable)}  # boundary solutions only as a last resort
-    best = min(aics, key=lambda m: aics[m]) if aics else None
+    best = _choose_distributional(fits["beta_binomial"], fits["scaled_beta"])
     return FitSet(counts, fits, best, reps if boot is not None else 0)

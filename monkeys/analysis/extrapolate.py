@@ -1,0 +1,102 @@
+"""Predict coverage beyond the samples drawn, with intervals, and back-test which method to trust.
+
+The back-test plays the extrapolation out on the data itself: keep n' = n^2/K samples per problem (drawn
+without replacement from the counts, i.e. hypergeometric draws), fit every method to those, predict coverage
+at n, and compare with the coverage measured from all n samples. The method with the smallest error at the
+same extrapolation ratio K/n is recommended.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from monkeys.analysis.coverage import bootstrap_coverage, coverage, interval
+from monkeys.analysis.fits import FitSet, fit_all
+from monkeys.analysis.outcomes import Counts, hypergeometric_subsample
+
+MIN_BACKTEST_SAMPLES = 10
+
+
+def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3) -> dict[str, Any]:
+    """Fit each method on `n_fit` samples per problem (hypergeometric subsamples), predict coverage at the
+    full n, and report the absolute error against the coverage measured on all n samples."""
+    target = counts.max_k
+    truth = float(coverage(counts.n, counts.c, [target])[0])
+    preds: dict[str, list[float]] = {}
+    for _ in range(reps):
+        sub = hypergeometric_subsample(counts, n_fit, rng)
+        fs = fit_all(sub, 0, rng, intervals=False)
+        for name, fit in fs.methods().items():
+            preds.setdefault(name, []).append(float(fit.predict([target])[0]))
+    methods = {}
+    for name, values in preds.items():
+        v = np.asarray(values)
+        err = np.abs(v - truth)
+        methods[name] = {
+            "predicted_mean": _num(np.nanmean(v)) if np.isfinite(v).any() else None,
+            "abs_err_mean": _num(np.nanmean(err)) if np.isfinite(err).any() else None,
+            "abs_err_max": _num(np.nanmax(err)) if np.isfinite(err).any() else None,
+            "failed_fits": int((~np.isfinite(v)).sum()),
+        }
+    return {"fit_samples": n_fit, "target_k": target, "truth": truth, "repeats": reps, "methods": methods}
+
+
+def extrapolate(
+    fitset: FitSet, k: int, rng: np.random.Generator, level: float = 0.95, reps: int = 3
+) -> dict[str, Any]:
+    """Coverage at `k` from every method with a `level` interval, and the recommended method."""
+    counts = fitset.counts
+    n = counts.max_k
+    out: dict[str, Any] = {"k": int(k), "level": level}
+    for name, fit in fitset.methods().items():
+        if fit.degenerate:
+            out[name] = {"coverage": None, "low": None, "high": None, "degenerate": fit.degenerate}
+            continue
+        lo, hi = fit.predict_interval([k], level)
+        out[name] = {
+            "coverage": _num(fit.predict([k])[0]),
+            "low": _num(lo[0]),
+            "high": _num(hi[0]),
+            "model": fit.method,
+        }
+    out["distributional"]["model"] = fitset.best_distributional
+    if k <= n:
+        cov = float(coverage(counts.n, counts.c, [k])[0])
+        lo = hi = None
+        if counts.num_problems > 1:
+            boot = bootstrap_coverage(counts.n, counts.c, [k], max(fitset.boot_reps, 200), rng)
+            low, high = interval(boot, level)
+            lo, hi = float(low[0]), float(high[0])
+        out["empirical"] = {"coverage": cov, "low": lo, "high": hi}
+        out["recommended"] = "empirical"
+        out["reason"] = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
+        return out
+    n_fit = max(round(n * n / k), min(MIN_BACKTEST_SAMPLES, n))
+    if n_fit >= n or n_fit < 2:
+        out["recommended"] = "distributional"
+        out["reason"] = f"too few samples ({n}) for a back-test; the distributional fit is the default"
+        return out
+    bt = backtest(counts, n_fit, rng, reps)
+    out["backtest"] = bt
+    scored = {
+        m: v["abs_err_mean"] for m, v in bt["methods"].items() if v["abs_err_mean"] is not None and m in out
+    }
+    scored = {m: e for m, e in scored.items() if out[m].get("coverage") is not None}
+    if not scored:
+        out["recommended"] = None
+        out["reason"] = "every method failed the back-test"
+        return out
+    best = min(scored, key=lambda m: scored[m])
+    out["recommended"] = best
+    out["reason"] = (
+        f"smallest back-test error ({scored[best]:.4f}) predicting coverage at {n} from {n_fit} samples per "
+        f"problem (ratio {n / n_fit:.3g}; asked ratio {k / n:.3g})"
+    )
+    return out
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None

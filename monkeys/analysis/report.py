@@ -1,0 +1,257 @@
+"""Assemble the numbers of `fit-scaling` and `select` into the JSON contract and CSV curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monkeys.analysis.coverage import bootstrap_coverage, coverage, curve_ks, interval, per_subject, report_ks
+from monkeys.analysis.extrapolate import extrapolate
+from monkeys.analysis.fits import DISTRIBUTIONAL, FitSet, fit_all
+from monkeys.analysis.outcomes import Counts
+from monkeys.analysis.selection import (
+    Votes,
+    best_of_k_exact_problem,
+    majority_all_subsets,
+    plateau_k,
+    subsets_protocol,
+)
+from monkeys.analysis.votes import MEAN_LOGPROB
+from monkeys.errors import MonkeysError
+
+LEVEL = 0.95
+CURVE_METHODS = ("power_law", "neg_log_power_law", *DISTRIBUTIONAL)
+
+
+# -- fit-scaling --------------------------------------------------------------------------------------------
+def degenerate_label(counts: Counts) -> str | None:
+    if np.all(counts.c == 0):
+        return "all-zero: no sample of any problem is correct; coverage is 0 at every k"
+    if np.all(counts.c == counts.n):
+        return "all-one: every sample of every problem is correct; coverage is 1 at every k"
+    if counts.num_problems == 1:
+        return "single problem: coverage is that problem's pass@k; no intervals over problems"
+    return None
+
+
+def analyse(
+    counts: Counts, reps: int, rng: np.random.Generator, extrapolate_k: int | None = None
+) -> tuple[dict[str, Any], pd.DataFrame, FitSet]:
+    """Everything `fit-scaling` reports for one config: its JSON entry, its curve rows, and the fits."""
+    fs = fit_all(counts, reps, rng)
+    n_max = counts.max_k
+    ks = curve_ks(n_max)
+    cov = coverage(counts.n, counts.c, ks)
+    lo = hi = np.full(len(ks), np.nan)
+    if reps > 1 and counts.num_problems > 1:
+        lo, hi = interval(bootstrap_coverage(counts.n, counts.c, ks, reps, rng), LEVEL)
+    at = {int(k): i for i, k in enumerate(ks)}
+    rk = report_ks(n_max)
+    entry: dict[str, Any] = {
+        "problems": counts.num_problems,
+        "samples_per_problem": n_max,
+        "solved_fraction": float(np.mean(counts.c > 0)),
+        "mean_pass@1": float(np.mean(counts.c / counts.n)),
+        "coverage": {str(k): float(cov[at[k]]) for k in rk},
+        "coverage_ci": {str(k): [_num(lo[at[k]]), _num(hi[at[k]])] for k in rk},
+        "ci": f"{LEVEL:.0%} percentile bootstrap over problems ({fs.boot_reps} resamples)"
+        if fs.boot_reps
+        else None,
+        "fits": {},
+    }
+    label = degenerate_label(counts)
+    if label:
+        entry["degenerate"] = label
+    if counts.notes:
+        entry["notes"] = list(counts.notes)
+    for name, fit in fs.methods().items():
+        entry["fits"][name] = fit.summary(LEVEL)
+    entry["fits"]["distributional"]["model"] = fs.best_distributional
+    entry["fits"]["distributional"]["chosen_by"] = (
+        "likelihood-ratio test of scaled_beta against the nested beta_binomial (5%, boundary-corrected)"
+    )
+    if extrapolate_k:
+        entry["extrapolation"] = extrapolate(fs, extrapolate_k, rng, LEVEL)
+    if counts.subjects is not None:
+        entry["per_subject"] = per_subject(counts.n, counts.c, counts.subjects, rk)
+    entry["per_problem"] = [
+        {"problem": p, "num_samples": int(n), "num_correct": int(c), "pass@1": float(c / n)}
+        for p, n, c in zip(counts.problems, counts.n, counts.c, strict=True)
+    ]
+    curve_k = ks
+    if extrapolate_k and extrapolate_k > n_max:
+        curve_k = np.unique(np.r_[ks, np.round(np.geomspace(n_max, extrapolate_k, 30)).astype(np.int64)])
+    rows = pd.DataFrame({"config": counts.name, "k": curve_k})
+    emp = pd.Series(cov, index=ks)
+    rows["coverage"] = rows["k"].map(emp)
+    rows["coverage_low"] = rows["k"].map(pd.Series(lo, index=ks))
+    rows["coverage_high"] = rows["k"].map(pd.Series(hi, index=ks))
+    for name in CURVE_METHODS:
+        fit = fs.fits[name]
+        rows[name] = fit.predict(curve_k)
+        rows[f"{name}_low"], rows[f"{name}_high"] = fit.predict_interval(curve_k, LEVEL)
+    return entry, rows, fs
+
+
+def fit_scaling(
+    counts_by_config: dict[str, Counts],
+    reps: int,
+    seed: int,
+    extrapolate_k: int | None = None,
+    source: str = "",
+) -> tuple[dict[str, Any], pd.DataFrame, list[FitSet]]:
+    if reps < 0:
+        raise MonkeysError(f"--bootstrap {reps} is negative; pass 0 (no intervals) or a count such as 200")
+    if extrapolate_k is not None and extrapolate_k < 1:
+        raise MonkeysError(f"--extrapolate {extrapolate_k} is not a number of samples; pass k >= 1")
+    rng = np.random.default_rng(seed)
+    configs, frames, fitsets = {}, [], []
+    for name, counts in counts_by_config.items():
+        entry, rows, fs = analyse(counts, reps, rng, extrapolate_k)
+        configs[name] = entry
+        frames.append(rows)
+        fitsets.append(fs)
+    doc = {"source": source, "seed": seed, "bootstrap": reps, "level": LEVEL, "configs": configs}
+    return doc, pd.concat(frames, ignore_index=True), fitsets
+
+
+# -- select ---------------------------------------------------------------------------------------------------
+def _weights(name: str, scores: np.ndarray) -> np.ndarray | None:
+    if name == MEAN_LOGPROB:
+        return np.exp(scores)  # geometric-mean token probability, in (0, 1]
+    return scores if np.all(np.isfinite(scores)) and np.all(scores >= 0) else None
+
+
+def select(
+    votes: list[Votes], info: dict[str, Any], methods: list[str], subsets: int, seed: int, name: str = ""
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Coverage and each selection method at every k up to the smallest sample count, with gaps."""
+    if subsets < 2:
+        raise MonkeysError(f"--subsets {subsets} is too few for a std; use 2 or more (the paper uses 100)")
+    rng = np.random.default_rng(seed)
+    n = np.array([len(v.labels) for v in votes])
+    c = np.array([int(v.correct.sum()) for v in votes])
+    k_max = int(n.min())
+    all_k = np.arange(1, k_max + 1)
+    ks = curve_ks(k_max)
+    rk = report_ks(k_max)
+    cov = coverage(n, c, all_k)
+    curves: dict[str, np.ndarray] = {"coverage": cov}
+    doc: dict[str, Any] = {
+        "run": name,
+        **info,
+        "problems": len(votes),
+        "samples_per_problem": k_max,
+        "subsets": subsets,
+        "seed": seed,
+        "coverage": _at(cov, rk),
+        "methods": {},
+        "gap": {},
+    }
+    scorers = info.get("scorers", [])
+    wanted = []
+    for m in methods:
+        if m == "majority":
+            wanted.append(("majority", None))
+        elif m in ("best_of_k", "weighted_majority"):
+            if not scorers:
+                raise MonkeysError(
+                    f"--method {m.replace('_', '-')} needs per-sample scores; this run has none "
+                    "(no scores table, no logprobs)"
+                )
+            wanted += [(m, s) for s in scorers]
+        else:
+            raise MonkeysError(f"unknown method {m!r}; choose majority, best-of-k, weighted or all")
+    for method, score in wanted:
+        key = method if score is None else f"{method}[{score}]"
+        entry: dict[str, Any] = {}
+        local = votes
+        if method == "weighted_majority":
+            local = []
+            for v in votes:
+                w = _weights(score, v.scores[score])
+                if w is None:
+                    entry = {"skipped": f"scores of {score} are not all >= 0; they cannot weight votes"}
+                    break
+                local.append(Votes(v.problem, v.labels, v.correct, {score: w}))
+            if "skipped" in entry:
+                doc["methods"][key] = entry
+                continue
+        sub = subsets_protocol(
+            local, k_max, method if method != "weighted_majority" else "weighted", score, subsets, rng
+        )
+        mean, std = sub.mean(axis=0), sub.std(axis=0, ddof=1)
+        if method == "majority":
+            exact, how = majority_all_subsets(votes, k_max, rng)
+        elif method == "best_of_k":
+            exact = np.mean(
+                [best_of_k_exact_problem(v.scores[score], v.correct, all_k) for v in votes], axis=0
+            )
+            how = "exact over all subsets"
+        else:
+            exact, how = None, "no exact form; see subsets_mean (unbiased for the all-subsets mean)"
+        best = exact if exact is not None else mean
+        entry.update(
+            {
+                "all_subsets": _at(exact, rk) if exact is not None else None,
+                "all_subsets_estimator": how,
+                "subsets_mean": _at(mean, rk),
+                "subsets_std": _at(std, rk),
+                "plateau_k": plateau_k(best, all_k),
+                "plateau_rule": "smallest k from which the curve stays within 0.01 of its value at the largest k",
+            }
+        )
+        doc["methods"][key] = entry
+        doc["gap"][key] = _at(cov - best, rk)
+        curves[key] = best
+        curves[f"{key}_subsets_mean"] = mean
+        curves[f"{key}_subsets_std"] = std
+    doc["coverage_plateau_k"] = plateau_k(cov, all_k)
+    table = pd.DataFrame({"k": ks, **{k: v[ks - 1] for k, v in curves.items()}})
+    return doc, table
+
+
+# -- files ----------------------------------------------------------------------------------------------------
+def _num(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _at(curve: np.ndarray, ks: list[int]) -> dict[str, float | None]:
+    return {str(k): _num(curve[k - 1]) for k in ks}
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return _num(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_json(path: str | Path, doc: dict[str, Any]) -> None:
+    """Write strict JSON (nan and inf become null)."""
+    try:
+        Path(path).write_text(json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise MonkeysError(f"cannot write {path}: {exc.strerror}; choose another path") from None
+
+
+def write_csv(path: str | Path, table: pd.DataFrame) -> None:
+    try:
+        table.to_csv(path, index=False)
+    except OSError as exc:
+        raise MonkeysError(f"cannot write {path}: {exc.strerror}; choose another path") from None

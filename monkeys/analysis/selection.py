@@ -1,0 +1,238 @@
+"""Picking one answer without an oracle: majority vote, best-of-k by a score, and score-weighted vote.
+
+Each problem gives its samples as integer answer groups (equivalent answers share a label, -1 = no answer,
+which never votes), whether each sample is correct, and optional per-sample scores. For a subset of k
+samples, majority vote picks the most common group; tied groups win with equal chance (a tie between a
+right and a wrong group counts 1/2). A group's correctness is the share of its samples that passed.
+
+Two estimates per k, as the issue asks:
+- `exact`: the mean over all C(n, k) subsets. Majority vote uses a generating function over the groups'
+  vote counts (float polynomials, so n <= 1000 and a work budget); beyond that an unbiased Monte Carlo mean
+  over many random subsets stands in and is labelled so. Best-of-k has a closed form for every n.
+- `subsets`: the paper's protocol, mean and std over 100 random subsets of size k (per repetition the
+  accuracy over problems; each repetition's subsets of size k are prefixes of one random permutation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special, stats
+
+from monkeys.errors import MonkeysError
+
+EXACT_MAX_N = 1000  # float polynomial coefficients C(n,k)/2^n underflow beyond this
+EXACT_BUDGET = 200_000_000  # estimated multiply-adds per problem (~1 s) before falling back to Monte Carlo
+MC_SUBSETS = 1000
+
+
+@dataclass(frozen=True)
+class Votes:
+    """One problem's samples: answer group per sample (-1 = abstain), correctness, and optional scores."""
+
+    problem: str
+    labels: np.ndarray  # int
+    correct: np.ndarray  # bool
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.correct) or any(
+            len(s) != len(self.labels) for s in self.scores.values()
+        ):
+            raise MonkeysError(f"problem {self.problem}: labels, correctness and scores differ in length")
+
+
+def _groups(labels: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """Group sizes, share correct per group, abstentions, and labels renumbered 0..G-1 (-1 kept)."""
+    voting = labels >= 0
+    uniq, inverse = np.unique(labels[voting], return_inverse=True)
+    sizes = np.bincount(inverse, minlength=len(uniq))
+    right = np.bincount(inverse, weights=correct[voting].astype(np.float64), minlength=len(uniq))
+    dense = np.full(len(labels), -1, dtype=np.int64)
+    dense[voting] = inverse
+    with np.errstate(invalid="ignore"):
+        share = np.where(sizes > 0, right / np.maximum(sizes, 1), 0.0)
+    return sizes, share, int((~voting).sum()), dense
+
+
+def _half_pmf(m: int) -> np.ndarray:
+    """C(m, x) / 2^m for x = 0..m (coefficients of ((1+z)/2)^m)."""
+    return stats.binom.pmf(np.arange(m + 1), m, 0.5)
+
+
+def _exact_cost(sizes: np.ndarray, share: np.ndarray, n: int) -> float:
+    cost = 0.0
+    for g in np.flatnonzero(share > 0):
+        for t in range(1, int(sizes[g]) + 1):
+            comp = int(((sizes >= t).sum()) - 1)
+            cost += comp * (comp + 1) / 2 * n * t
+    return cost
+
+
+def majority_exact_problem(labels: np.ndarray, correct: np.ndarray) -> np.ndarray | None:
+    """P(majority vote is correct) averaged over all C(n, k) subsets, for k = 1..n (index k-1).
+
+    For a correct group g with t votes in the subset, every other group must have < t votes, or exactly t
+    (a tie). The generating function in z (subset size) and w (number of tied rivals) is
+        C(m_g, t) z^t * prod_i [sum_{x<t} C(m_i, x) z^x + C(m_i, t) z^t w] * (1+z)^(others that cannot reach t),
+    and g's fair share of subsets of size k is sum_j [z^k w^j] / (j + 1). Returns None when n or the work
+    would be too large for float coefficients (the caller then uses Monte Carlo)."""
+    n = len(labels)
+    sizes, share, abstain, _ = _groups(np.asarray(labels), np.asarray(correct))
+    if n > EXACT_MAX_N or _exact_cost(sizes, share, n) > EXACT_BUDGET:
+        return None
+    pmfs = {int(m): _half_pmf(int(m)) for m in set(sizes.tolist()) | {abstain}}
+    total = np.zeros(n + 1)
+    for g in np.flatnonzero(share > 0):
+        others = np.delete(sizes, g)
+        for t in range(1, int(sizes[g]) + 1):
+            rivals = others[others >= t]
+            rest = abstain + int(others[others < t].sum())
+            acc = _half_pmf(rest)[None, :]  # rows: number of tied rivals so far
+            for m in rivals:
+                below, at = pmfs[int(m)][:t], pmfs[int(m)][t]
+                deg = acc.shape[1] - 1
+                nxt = np.zeros((acc.shape[0] + 1, deg + t + 1))
+                for j in range(acc.shape[0]):
+                    nxt[j, : deg + t] += np.convolve(acc[j], below)
+                nxt[1:, t : t + deg + 1] += at * acc
+                acc = nxt
+            fair = (acc / np.arange(1, acc.shape[0] + 1)[:, None]).sum(axis=0)
+            total[t : t + len(fair)] += share[g] * pmfs[int(sizes[g])][t] * fair
+    # every coefficient above carries 2^-n; so does C(n, k) / 2^n
+    return total[1:] / _half_pmf(n)[1:]
+
+
+def _rank_scores(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Strict ranks (higher is better) with ties broken uniformly at random, which splits ties fairly."""
+    order = np.lexsort((rng.random(len(scores)), np.nan_to_num(scores, nan=-np.inf)))
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(len(scores))
+    return ranks
+
+
+def _prefix_votes(
+    dense: np.ndarray, correct: np.ndarray, share: np.ndarray, perms: np.ndarray, weights: np.ndarray | None
+) -> np.ndarray:
+    """Correctness of (weighted) majority vote over every prefix of each permutation, shape (S, n)."""
+    groups = len(share)
+    if groups == 0:
+        return np.zeros(perms.shape)
+    lab = dense[perms]  # (S, n)
+    w = np.ones(perms.shape) if weights is None else weights[perms]
+    onehot = (lab[..., None] == np.arange(groups)) * w[..., None]  # abstentions match no group
+    tally = np.cumsum(onehot, axis=1)
+    top = tally.max(axis=2, keepdims=True)
+    tied = (tally == top) & (top > 0)
+    return (tied * share).sum(axis=2) / np.maximum(tied.sum(axis=2), 1)
+
+
+def _prefix_best(ranks: np.ndarray, correct: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    r = ranks[perms]
+    best = np.maximum.accumulate(r, axis=1)
+    # the best-ranked sample of each prefix: ranks are unique, so look it up through the inverse
+    inv = np.empty_like(ranks)
+    inv[ranks] = np.arange(len(ranks))
+    return correct[inv[best]].astype(np.float64)
+
+
+def _chunks(s: int, n: int, groups: int) -> int:
+    return max(1, min(s, 20_000_000 // max(1, n * max(groups, 1))))
+
+
+def subsets_protocol(
+    problems: list[Votes], k_max: int, method: str, score: str | None, subsets: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Accuracy over problems for each of `subsets` repetitions and every k <= k_max, shape (subsets, k_max)."""
+    acc = np.zeros((subsets, k_max))
+    for v in problems:
+        n = len(v.labels)
+        sizes, share, _, dense = _groups(v.labels, v.correct)
+        perms = np.argsort(rng.random((subsets, n)), axis=1)[:, :k_max]
+        if method == "best_of_k":
+            acc += _prefix_best(_rank_scores(v.scores[score], rng), v.correct, perms)
+            continue
+        weights = None if method == "majority" else _vote_weights(v.scores[score])
+        step = _chunks(subsets, k_max, len(share))
+        for s0 in range(0, subsets, step):
+            acc[s0 : s0 + step] += _prefix_votes(dense, v.correct, share, perms[s0 : s0 + step], weights)
+    return acc / len(problems)
+
+
+def _vote_weights(scores: np.ndarray) -> np.ndarray:
+    if np.any(scores < 0) or np.any(~np.isfinite(scores)):
+        raise MonkeysError("score-weighted vote needs finite scores >= 0; use probabilities or rewards")
+    return scores
+
+
+def majority_all_subsets(
+    problems: list[Votes], k_max: int, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
+    """Mean over problems of the all-subsets majority accuracy at k = 1..k_max, and how it was computed."""
+    total = np.zeros(k_max)
+    mc = 0
+    for v in problems:
+        exact = majority_exact_problem(v.labels, v.correct)
+        if exact is None:
+            mc += 1
+            sizes, share, _, dense = _groups(v.labels, v.correct)
+            perms = np.argsort(rng.random((MC_SUBSETS, len(v.labels))), axis=1)[:, :k_max]
+            step = _chunks(MC_SUBSETS, k_max, len(share))
+            est = sum(
+                _prefix_votes(dense, v.correct, share, perms[s : s + step], None).sum(axis=0)
+                for s in range(0, MC_SUBSETS, step)
+            )
+            total += est / MC_SUBSETS
+        else:
+            total += exact[:k_max]
+    how = (
+        "exact over all subsets"
+        if mc == 0
+        else (
+            f"exact for {len(problems) - mc} problems; unbiased Monte Carlo ({MC_SUBSETS} random subsets per k) "
+            f"for {mc} too large for exact sums"
+        )
+    )
+    return total / len(problems), how
+
+
+def best_of_k_exact_problem(scores: np.ndarray, correct: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """P(the top-scored sample of a random k-subset is correct), exactly, ties split fairly.
+
+    With r samples scored above a tied block of b samples, the subset's top block is this one with
+    probability [C(n-r, k) - C(n-r-b, k)] / C(n, k); within it each chosen sample is equally likely."""
+    n = len(scores)
+    s = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
+    order = np.argsort(-s, kind="stable")
+    s_sorted, c_sorted = s[order], np.asarray(correct, dtype=np.float64)[order]
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    share = np.add.reduceat(c_sorted, starts) / sizes
+    k = ks[None, :].astype(np.float64)
+    above = starts[:, None].astype(np.float64)
+
+    def log_ratio(a: np.ndarray) -> np.ndarray:  # log C(a, k) / C(n, k), -inf where a < k
+        ok = a >= k
+        a_safe = np.where(ok, a, k)
+        out = (
+            special.gammaln(a_safe + 1)
+            - special.gammaln(a_safe - k + 1)
+            - special.gammaln(n + 1)
+            + special.gammaln(n - k + 1)
+        )
+        return np.where(ok, out, -np.inf)
+
+    p_top = np.exp(log_ratio(n - above)) - np.exp(log_ratio(n - above - sizes[:, None]))
+    return (share[:, None] * p_top).sum(axis=0)
+
+
+def plateau_k(curve: np.ndarray, ks: np.ndarray, within: float = 0.01) -> int | None:
+    """Smallest k from which the curve stays within `within` (absolute) of its final value."""
+    if len(curve) == 0 or not np.all(np.isfinite(curve)):
+        return None
+    off = np.abs(curve - curve[-1]) > within
+    if not off.any():
+        return int(ks[0])
+    last = int(np.flatnonzero(off)[-1])
+    return int(ks[min(last + 1, len(ks) - 1)])

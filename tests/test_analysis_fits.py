@@ -1,0 +1,116 @@
+"""Scaling-law fits recover the parameters of data drawn from known laws; degenerate data is labelled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monkeys.analysis.coverage import log_spaced_ks
+from monkeys.analysis.distributional import fit_beta_binomial, fit_scaled_beta
+from monkeys.analysis.fits import fit_all, fit_neg_log_power_law, fit_power_law
+from monkeys.analysis.outcomes import Counts
+
+
+def counts_from_rates(p: np.ndarray, n: int, rng: np.random.Generator) -> Counts:
+    c = rng.binomial(n, p)
+    return Counts("synthetic", np.arange(len(p)).astype(str), np.full(len(p), n), c.astype(np.int64))
+
+
+def test_power_law_recovers_a_and_b_from_an_exact_curve():
+    ks = log_spaced_ks(10_000, 40)
+    a, b = -4.0, -0.35
+    cov = np.exp(a * ks**b)
+    fit = fit_power_law(ks, cov, None)
+    assert fit.theta == pytest.approx([a, b], abs=1e-5)
+    assert fit.predict([10**6])[0] == pytest.approx(np.exp(a * 1e6**b), rel=1e-4)
+
+
+def test_power_law_intervals_come_from_bootstrap_refits():
+    ks = log_spaced_ks(1000, 40)
+    rng = np.random.default_rng(1)
+    truth = np.exp(-2.0 * ks**-0.4)
+    boot = np.clip(truth * (1 + 0.01 * rng.standard_normal((300, 1))), 1e-9, 1)  # curve-level noise
+    fit = fit_power_law(ks, truth, boot)
+    s = fit.summary()
+    assert s["a_ci"][0] < -2.0 < s["a_ci"][1]
+    assert 0 < s["a_std"] < 0.1
+
+
+def test_neg_log_power_law_recovers_A_and_B_and_skips_points_at_one():
+    ks = log_spaced_ks(10_000, 40)
+    A, B = 3.0, 0.5
+    cov = np.exp(-A * ks.astype(float) ** -B)
+    cov[-1] = 1.0  # a point of full coverage carries no information in log(-log c)
+    fit = fit_neg_log_power_law(ks, cov, None)
+    assert fit.theta == pytest.approx([A, B], rel=1e-9)
+    assert "1 of 40 points" in fit.notes[0]
+
+
+def test_beta_binomial_mle_recovers_alpha_beta_with_honest_intervals():
+    rng = np.random.default_rng(2)
+    alpha, beta = 0.3, 5.0
+    counts = counts_from_rates(rng.beta(alpha, beta, size=3000), 200, rng)
+    fit = fit_beta_binomial(counts, rng)
+    s = fit.summary()
+    assert fit.theta == pytest.approx([alpha, beta], rel=0.12)
+    assert s["alpha_ci"][0] < alpha < s["alpha_ci"][1]
+    assert s["beta_ci"][0] < beta < s["beta_ci"][1]
+    assert s["tail_exponent"] == pytest.approx(fit.theta[0])
+
+
+def test_beta_binomial_predicts_coverage_far_beyond_the_samples_drawn():
+    rng = np.random.default_rng(3)
+    alpha, beta = 0.25, 8.0
+    p = rng.beta(alpha, beta, size=4000)
+    counts = counts_from_rates(p, 100, rng)
+    fit = fit_beta_binomial(counts, rng)
+    truth_10k = float(np.mean(1 - (1 - p) ** 10_000))  # the coverage these problems really have at 10,000
+    assert fit.predict([10_000])[0] == pytest.approx(truth_10k, abs=0.02)
+
+
+def test_scaled_beta_recovers_the_scale_of_capped_success_rates():
+    rng = np.random.default_rng(4)
+    alpha, beta, scale = 0.4, 1.5, 0.2
+    counts = counts_from_rates(scale * rng.beta(alpha, beta, size=3000), 500, rng)
+    plain = fit_beta_binomial(counts, rng)
+    fit = fit_scaled_beta(counts, rng, start=plain)
+    assert fit.theta == pytest.approx([alpha, beta, scale], rel=0.2)
+    assert fit.extra["loglik"] > plain.extra["loglik"] + 10  # the scale is really needed here
+
+
+def test_fit_all_prefers_the_plain_beta_when_the_scale_adds_nothing():
+    # the likelihood-ratio test works at 5%: on plain-Beta data it should rarely pick the scaled Beta
+    chosen = []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        fs = fit_all(counts_from_rates(rng.beta(0.5, 3.0, size=500), 100, rng), 0, rng, intervals=False)
+        chosen.append(fs.best_distributional)
+        assert fs.methods()["distributional"] is fs.fits[fs.best_distributional]
+        for fit in fs.fits.values():
+            assert fit.err_mean < 0.02  # each law follows a beta-binomial coverage curve closely
+    assert chosen.count("scaled_beta") <= 3  # P(>= 4 of 10) ~ 0.001 at a 5% test
+    assert chosen.count("beta_binomial") >= 7
+
+
+@pytest.mark.parametrize(
+    ("c", "label"),
+    [(np.zeros(5, dtype=np.int64), "no problem"), (np.full(5, 10, dtype=np.int64), "every sample")],
+)
+def test_all_zero_and_all_one_counts_give_labelled_degenerate_fits(c, label):
+    counts = Counts("d", np.arange(5).astype(str), np.full(5, 10), c)
+    fs = fit_all(counts, 20, np.random.default_rng(0))
+    assert (
+        fs.fits["beta_binomial"].degenerate.find(label) >= 0
+        or "point at 1" in fs.fits["beta_binomial"].degenerate
+    )
+    assert fs.fits["power_law"].degenerate
+    assert np.isnan(fs.fits["power_law"].predict([100])[0])
+    assert fs.fits["power_law"].summary()["a"] is None
+
+
+def test_a_single_problem_still_fits_the_curve_laws():
+    counts = Counts("one", np.array(["0"]), np.array([1000]), np.array([3]))
+    fs = fit_all(counts, 50, np.random.default_rng(0))
+    assert fs.fits["power_law"].degenerate is None
+    assert fs.fits["power_law"].draws is None  # no resampling of a single problem
+    assert "single problem" in fs.fits["beta_binomial"].degenerate
