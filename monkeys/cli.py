@@ -202,6 +202,7 @@ def fit_scaling(
             f"[bold]{name}[/]: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}, "
             f"k={n} {e['coverage'][str(n)]:.4f}" + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
             highlight=False,
+            soft_wrap=True,
         )
         console.print(
             f"  power law  log c = a k^b     a={_fmt(pl.get('a'))} b={_fmt(pl.get('b'))}  "
@@ -278,26 +279,33 @@ def select(
         soft_wrap=True,
     )
     keys = [m for m in doc["methods"] if "skipped" not in doc["methods"][m]]
-    console.print("  k".ljust(8) + "coverage  " + "".join(f"{m[:28]:<30}" for m in keys), highlight=False)
+    console.print("  all subsets (random-subset mean +- std), by k:", highlight=False)
+    console.print(
+        f"  {'k':<7}{'coverage':<10}" + "".join(f"{m:<34}" for m in keys),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
     for k, c in doc["coverage"].items():
         cells = []
         for m in keys:
             e = doc["methods"][m]
             val = (e["all_subsets"] or e["subsets_mean"])[k]
             cells.append(
-                f"{_fmt(val)} ({_fmt(e['subsets_mean'][k])}+-{_fmt(e['subsets_std'][k], '.3f')})".ljust(30)
+                f"{_fmt(val)} ({_fmt(e['subsets_mean'][k])} +- {_fmt(e['subsets_std'][k], '.3f')})".ljust(34)
             )
-        console.print(f"  {k:<6}{c:.4f}    " + "".join(cells), highlight=False)
+        console.print(f"  {k:<7}{c:<10.4f}" + "".join(cells), highlight=False, soft_wrap=True, markup=False)
     for m in doc["methods"]:
         e = doc["methods"][m]
         if "skipped" in e:
-            console.print(f"  {m}: skipped, {e['skipped']}", highlight=False)
+            console.print(f"  {m}: skipped, {e['skipped']}", highlight=False, markup=False)
         else:
             console.print(
                 f"  {m}: {e['all_subsets_estimator']}; plateaus from k={e['plateau_k']} "
                 f"(coverage: k={doc['coverage_plateau_k']})",
                 highlight=False,
                 soft_wrap=True,
+                markup=False,
             )
     if json_out is not None:
         write_json(json_out, doc)
