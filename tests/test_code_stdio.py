@@ -138,3 +138,10 @@ def test_unsafe_none_backend_still_grades() -> None:
             assert v.check(SUM, fence("print(0)\n")).verdict == "fail"
         finally:
             v.close()
+
+
+def test_time_limit_is_the_problems_own_and_timeout_fills_in_when_missing() -> None:
+    v = StdioVerifier(sandbox="bwrap", timeout=10.0)
+    assert v.time_limit(problem([("", "")], time_limit=2.5)) == 2.5
+    assert v.time_limit(problem([("", "")], time_limit=None)) == 10.0
+    assert StdioVerifier(sandbox="bwrap").time_limit(problem([("", "")], time_limit=None)) == 2.0

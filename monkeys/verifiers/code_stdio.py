@@ -2,8 +2,8 @@
 
 Comparison follows DeepMind's CodeContests checker: whitespace-split tokens, case-insensitive, numbers equal
 within 1e-5 (absolute or relative). Tests come from the problem's `tests` field (a JSON list of
-{"input", "output"}); the time limit per test is the problem's `time_limit` (seconds) unless `timeout` is
-given. Grading stops at the first failing test unless `all_tests`.
+{"input", "output"}); the time limit per test is the problem's `time_limit` (seconds), else `timeout`, else
+2 s. Grading stops at the first failing test unless `all_tests`.
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ class StdioVerifier(CodeVerifier):
         return extract_python(completion)
 
     def time_limit(self, problem: Problem) -> float:
-        if self.timeout:
-            return self.timeout
+        """The problem's own limit; `timeout` only for problems that state none (the verify runner always
+        passes a timeout, so it cannot override a stated limit)."""
         given = problem.fields.get("time_limit")
-        return float(given) if given else DEFAULT_TIME_LIMIT
+        if given:
+            return float(given)
+        return self.timeout or DEFAULT_TIME_LIMIT
 
     def _job(self, problem: Problem, program: str) -> Job | str:
         tests = load_tests(problem)
