@@ -6,11 +6,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from test_sandbox_isolation import backend, docker_engine  # noqa: F401
 
 from monkeys.tasks.base import Problem, TaskOptions
 from monkeys.tasks.humaneval import HumanEval
 from monkeys.verifiers.code_python_tests import PythonTestsVerifier
+from tests.test_sandbox_isolation import backend, docker_engine  # noqa: F401
 
 
 @pytest.fixture(scope="module")

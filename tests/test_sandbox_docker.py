@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_sandbox_isolation import docker_engine  # noqa: F401
 
 from monkeys.verifiers.sandbox import Job, Limits
 from monkeys.verifiers.sandbox.docker import LABEL, DockerSandbox, client
+from tests.test_sandbox_isolation import docker_engine  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER_SCRIPT = """

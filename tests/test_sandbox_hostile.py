@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_sandbox_isolation import backend, docker_engine, sandbox_uid_processes  # noqa: F401
 
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.code_python_tests import PythonTestsVerifier
+from tests.test_sandbox_isolation import backend, docker_engine, sandbox_uid_processes  # noqa: F401
 
 GOOD = "def f(x):\n    return 2 * x\n"
 WRONG = "def f(x):\n    return None\n"
