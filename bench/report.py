@@ -22,14 +22,15 @@ def write_section(name: str, body: str) -> None:
     """Replace (or append) the section `name` with `body` (markdown), stamped with date and machine."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     block = f"<!-- bench:{name} -->\n{body.rstrip()}\n\n_Measured {stamp} on {machine()}._\n<!-- /bench:{name} -->"
-    lock = open(ROOT / ".benchmarks.lock", "a")
-    try:
+    with open(ROOT / ".benchmarks.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
         pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
-        text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+        text = (
+            pattern.sub(lambda _: block, text)
+            if pattern.search(text)
+            else text.rstrip() + "\n\n" + block + "\n"
+        )
         tmp = BENCHMARKS.with_suffix(".md.tmp")
         tmp.write_text(text)
         os.replace(tmp, BENCHMARKS)
-    finally:
-        lock.close()

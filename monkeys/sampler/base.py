@@ -19,7 +19,12 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
 
     def manifest(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens, "stop": list(self.stop)}
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+        }
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,9 @@ class Run:
     def open(cls, path: str | os.PathLike[str]) -> Run:
         p = Path(path)
         if not (p / MANIFEST).is_file():
-            raise MonkeysError(f"{p} is not a run directory (no {MANIFEST}); check --run or create it with `monkeys sample`")
+            raise MonkeysError(
+                f"{p} is not a run directory (no {MANIFEST}); check --run or create it with `monkeys sample`"
+            )
         return cls(p)
 
     @classmethod
@@ -69,7 +71,9 @@ class Run:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise MonkeysError(f"cannot write run directory {p}: {exc.strerror}; choose a writable --run") from None
+            raise MonkeysError(
+                f"cannot write run directory {p}: {exc.strerror}; choose a writable --run"
+            ) from None
         if "problem_id" not in problems.columns:
             raise MonkeysError("problems table needs a problem_id column")
         ids = problems["problem_id"].astype(str)
@@ -79,7 +83,13 @@ class Run:
         table = pa.Table.from_pandas(problems.assign(problem_id=ids), preserve_index=False)
         write_parquet_atomic(table, p / PROBLEMS)
         stamp = now_iso()
-        full = {"format": FORMAT, "monkeys_version": __version__, "created": stamp, "updated": stamp, **manifest}
+        full = {
+            "format": FORMAT,
+            "monkeys_version": __version__,
+            "created": stamp,
+            "updated": stamp,
+            **manifest,
+        }
         atomic_write_bytes(p / MANIFEST, json.dumps(full, indent=2, sort_keys=True).encode())
         return cls(p)
 
@@ -89,7 +99,9 @@ class Run:
         try:
             return json.loads((self.path / MANIFEST).read_text())
         except json.JSONDecodeError as exc:
-            raise MonkeysError(f"{self.path / MANIFEST} is not valid JSON ({exc.msg}); restore it from a backup") from None
+            raise MonkeysError(
+                f"{self.path / MANIFEST} is not valid JSON ({exc.msg}); restore it from a backup"
+            ) from None
 
     def update_manifest(self, **fields: Any) -> dict[str, Any]:
         """Merge `fields` into the manifest atomically and stamp `updated`."""
@@ -118,7 +130,7 @@ class Run:
         """Exclusive right to append to table `name` (one writer per table; readers never block)."""
         self.path.mkdir(parents=True, exist_ok=True)
         lock_path = self.path / f".lock-{name}"
-        fh = open(lock_path, "a+")
+        fh = open(lock_path, "a+")  # noqa: SIM115  (held open for the lock's lifetime)
         try:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -134,6 +146,7 @@ class Run:
             fh.flush()
             t = self.table(name)
             t.remove_temporaries()
+            t.shards(quarantine=True)  # a corrupt shard is moved aside; its rows get redone
             yield t
         finally:
             fh.close()
@@ -169,7 +182,9 @@ class Run:
         latest = df.groupby("verifier")["verifier_version"].last()
         keep = df["verifier_version"].to_numpy() == df["verifier"].map(latest).to_numpy()
         df = df[keep]
-        return df.drop_duplicates(["verifier", "problem_id", "sample_index"], keep="last").reset_index(drop=True)
+        return df.drop_duplicates(["verifier", "problem_id", "sample_index"], keep="last").reset_index(
+            drop=True
+        )
 
     def scores(self, scorer: str | None = None) -> pd.DataFrame:
         df = self.table("scores").read().to_pandas()

@@ -166,7 +166,9 @@ class ShardedTable:
         parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
         return pa.concat_tables(parts)
 
-    def iter_batches(self, columns: list[str] | None = None, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+    def iter_batches(
+        self, columns: list[str] | None = None, batch_size: int = 65536
+    ) -> Iterator[pa.RecordBatch]:
         """Stream rows shard by shard, for tables too large to hold in memory at once."""
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])

@@ -11,7 +11,7 @@ from typing import Protocol, Union
 from monkeys.errors import MonkeysError
 from monkeys.registry import Registry
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = Union[str, int, float, bool, None]  # noqa: UP007  (a runtime alias; `|` needs 3.10 objects)
 
 
 @dataclass(frozen=True)

