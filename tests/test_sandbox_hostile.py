@@ -28,7 +28,7 @@ PROBLEM = Problem(
     GOOD,
     {
         "entry_point": "f",
-        "test": "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(5) == 10\n",
+        "test": "def check(candidate):\n    assert candidate(2) == 4\n    assert abs(candidate(5) - 10) < 1e-9\n",
     },
 )
 STEAL = """
@@ -93,45 +93,62 @@ HOSTILE: dict[str, str] = {
     "exit_zero_in_candidate": "import os\ndef f(x):\n    os._exit(0)\n",
     "fake_sys_exit": "import sys\nsys.exit = lambda *a: None\ndef f(x):\n    raise SystemExit(0)\n",
     "patch_builtins": (
-        "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {{}})\n"
-        "builtins.isinstance = lambda *a: True\n" + WRONG
+        "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.AssertionError = type('Quiet', (Exception,), {{}})\n"
+        "def f(x):\n    return 4 if x == 2 else 0\n"
     ),
     "always_equal_object": "class Yes:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Yes()\n",
     "always_equal_int": "class Yes(int):\n    __module__ = 'builtins'\n    def __eq__(self, other):\n        return True\n"
     "def f(x):\n    return Yes(0)\n",
     "redefine_check": "def check(candidate):\n    pass\n" + WRONG,
+    # below, an attack that gets its capability at all defines the right function: only the block fails it
     "frame_walk_nonce": STEAL
     + (
         "import sys\ndef hunt():\n    try:\n        fr = sys._getframe()\n    except Exception:\n"
         "        try:\n            raise KeyError\n        except KeyError as e:\n            fr = e.__traceback__.tb_frame\n"
+        "    got = fr is not None\n"
         "    while fr is not None:\n        for v in list(fr.f_locals.values()):\n"
         "            if isinstance(v, dict) and v.get('nonce'):\n                _leak(v['nonce'])\n"
-        "        fr = fr.f_back\n"
-        "try:\n    hunt()\nexcept Exception:\n    pass\n" + WRONG
+        "        fr = fr.f_back\n    return got\n"
+        "try:\n    exec(GOOD if hunt() else WRONG)\nexcept Exception:\n    exec(WRONG)\n"
     ),
     "gc_nonce": STEAL
     + (
         "try:\n    import gc\n    for o in gc.get_objects():\n"
-        "        if isinstance(o, dict) and o.get('nonce'):\n            _leak(o['nonce'])\nexcept Exception:\n    pass\n"
-        + WRONG
+        "        if isinstance(o, dict) and o.get('nonce'):\n            _leak(o['nonce'])\n    exec(GOOD)\n"
+        "except Exception:\n    exec(WRONG)\n"
     ),
-    "proc_mem_symlink": STEAL
-    + (
-        "import os, re\nfor path in ('/proc/self/mem', '/tmp/m'):\n    try:\n"
+    "proc_mem_symlink": (
+        "import os\nexec(WRONG)\nfor path in ('/proc/self/mem', '/tmp/m', '/dev/fd/../mem'):\n    try:\n"
         "        if path == '/tmp/m':\n            os.symlink('/proc/self/mem', '/tmp/m')\n"
-        "        maps = open('/proc/self/maps').read()\n        open(path, 'rb')\n        _leak(b'?')\n"
-        "    except Exception:\n        pass\n" + WRONG
+        "        open(path, 'rb').close()\n        exec(GOOD)\n    except Exception:\n        pass\n"
     ),
-    "ctypes_memory": "try:\n    import ctypes\n    ctypes.string_at(0, 1)\nexcept Exception:\n    pass\n"
-    + WRONG,
+    "toctou_symlink_race": (
+        "import os, threading\nexec(WRONG)\nopen('/tmp/plain', 'w').close()\nstop = False\n"
+        "def flip():\n    while not stop:\n        for target in ('/tmp/plain', '/proc/self/mem'):\n"
+        "            try:\n                os.replace('/tmp/plain', '/tmp/x') if target == '/tmp/plain' else None\n"
+        "                os.symlink(target, '/tmp/y')\n                os.replace('/tmp/y', '/tmp/x')\n"
+        "            except OSError:\n                pass\n"
+        "t = threading.Thread(target=flip)\nt.start()\n"
+        "for _ in range(2000):\n    try:\n        with open('/tmp/x', 'rb') as fh:\n"
+        "            if os.path.realpath('/proc/self/fd/%d' % fh.fileno()).endswith('mem'):\n"
+        "                exec(GOOD)\n    except Exception:\n        pass\nstop = True\nt.join()\n"
+    ),
+    "ctypes_memory": "try:\n    import ctypes\n    ctypes.string_at(id(1), 8)\n    exec(GOOD)\nexcept Exception:\n    exec(WRONG)\n",
+    "ctypes_by_extension_loader": (
+        "import glob, importlib.machinery, importlib.util\nexec(WRONG)\n"
+        "for path in glob.glob('/usr/lib/python3*/lib-dynload/_ctypes*.so'):\n    try:\n"
+        "        loader = importlib.machinery.ExtensionFileLoader('_ctypes', path)\n"
+        "        loader.create_module(importlib.util.spec_from_file_location('_ctypes', path, loader=loader))\n"
+        "        exec(GOOD)\n    except Exception:\n        pass\n"
+    ),
     "settrace_skip_asserts": (
         "import sys\ndef tracer(frame, event, arg):\n    return tracer\n"
-        "try:\n    sys.settrace(tracer)\nexcept Exception:\n    pass\n" + WRONG
+        "try:\n    sys.settrace(tracer)\n    exec(GOOD)\nexcept Exception:\n    exec(WRONG)\n"
     ),
     "subprocess_escape": (
-        "import subprocess, os\nfor run in (lambda: subprocess.run(['python3', '-c', 'print(1)']),\n"
-        "            lambda: os.system('true'), lambda: os.execv('/usr/bin/python3', ['python3'])):\n"
-        "    try:\n        run()\n    except Exception:\n        pass\n" + WRONG
+        "import subprocess, os\nexec(WRONG)\nfor run in (lambda: subprocess.run(['python3', '-c', 'print(1)']),\n"
+        "            lambda: os.system('true'), lambda: os.posix_spawn('/usr/bin/true', ['true'], {{}})):\n"
+        "    try:\n        run()\n        exec(GOOD)\n    except Exception:\n        pass\n"
     ),
     "delete_files": (
         "import os, shutil\nshutil.rmtree('/usr', ignore_errors=True)\nshutil.rmtree('{host}', ignore_errors=True)\n"
@@ -148,8 +165,10 @@ HOSTILE: dict[str, str] = {
         "except Exception:\n    exec(WRONG)\n"
     ),
     "code_object_forging": (
-        "def g():\n    return 1\ntry:\n    g.__code__ = g.__code__.replace(co_code=b'\\x00' * 8)\n    g()\n"
-        "except Exception:\n    pass\n" + WRONG
+        "import marshal\ndef g():\n    return 1\nexec(WRONG)\n"
+        "for forge in (lambda: g.__code__.replace(co_code=g.__code__.co_code),\n"
+        "              lambda: marshal.loads(marshal.dumps(g.__code__))):\n"
+        "    try:\n        forge()\n        exec(GOOD)\n    except Exception:\n        pass\n"
     ),
 }
 

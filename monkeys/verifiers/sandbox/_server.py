@@ -28,6 +28,12 @@ PREIMPORT = (
     "math cmath re collections itertools functools heapq bisect string fractions decimal statistics random "
     "typing operator copy array hashlib datetime io traceback threading dataclasses enum"
 )
+# extension modules loaded here, before any program runs: programs may use them, but may load no others
+# (see no_extensions)
+PRELOAD_EXTENSIONS = (
+    "_asyncio _bz2 _contextvars _decimal _hashlib _json _lzma _multibytecodec _queue _typing _uuid _zoneinfo "
+    "mmap resource _multiprocessing _posixshmem _lsprof"
+)
 FORBIDDEN_IMPORTS = {"ctypes", "_ctypes", "cffi", "_testcapi", "_testinternalcapi", "_xxsubinterpreters"}
 FORBIDDEN_EVENTS = {
     "sys._current_frames",
@@ -104,6 +110,10 @@ def set_limits(limits):
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
+def no_extensions(spec, *args):
+    raise ImportError(f"loading the extension module {getattr(spec, 'name', '?')} is disabled in the sandbox")
+
+
 def install_guard():
     """The audit hook that keeps the program away from the nonce (and from forging what the tests see)."""
     forbidden_events = frozenset(FORBIDDEN_EVENTS)
@@ -138,7 +148,7 @@ def install_guard():
 def snapshot_modules():
     snap = {}
     for name, mod in list(sys.modules.items()):
-        if name in ("sys", "__main__") or mod is None:
+        if name in ("sys", "_imp", "__main__") or mod is None:  # the harness itself changes _imp
             continue
         d = getattr(mod, "__dict__", None)
         if isinstance(d, dict):
@@ -217,6 +227,11 @@ def run_python_tests(job, pristine, snap, result_fd):
     # imports compile from source from here on: reading .pyc files needs marshal.loads, which the guard
     # forbids because crafted bytecode can read memory
     sys.pycache_prefix = "/nonexistent-pycache"
+    # no new native code: an extension module already loaded here (ctypes, for prctl) would otherwise load
+    # again through ExtensionFileLoader without an audit event
+    import _imp
+
+    _imp.create_dynamic = no_extensions
     install_guard()
     compile_, exec_ = compile, exec
     try:
@@ -448,8 +463,9 @@ def wipe(top):
 
 def main():
     make_nondumpable()
-    for name in PREIMPORT.split():
-        __import__(name)
+    for name in PREIMPORT.split() + PRELOAD_EXTENSIONS.split():
+        with contextlib.suppress(ImportError):
+            __import__(name)
     pristine = dict(builtins.__dict__)
     snap = snapshot_modules()
     config = recv() or {}
