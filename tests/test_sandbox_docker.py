@@ -62,3 +62,19 @@ def test_containers_of_a_killed_owner_are_removed_on_next_start(docker_engine) -
         assert cid not in sandbox_containers()
     finally:
         fresh.close()
+
+
+@pytest.mark.e2e
+def test_containers_are_removed_when_the_owner_exits_normally(docker_engine) -> None:  # noqa: F811
+    script = OWNER_SCRIPT.rsplit("sb.run(", 1)[0]  # make the container, print its id, exit without close()
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    )
+    cid = out.stdout.strip()
+    assert len(cid) == 64
+    assert cid not in sandbox_containers()  # the atexit hook removed it

@@ -9,6 +9,7 @@ files are as they were, and no sandbox process is left over beyond the warm pool
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.code_python_tests import PythonTestsVerifier
+from monkeys.verifiers.code_stdio import StdioVerifier
 from tests.test_sandbox_isolation import backend, docker_engine, sandbox_uid_processes  # noqa: F401
 
 GOOD = "def f(x):\n    return 2 * x\n"
@@ -264,3 +266,44 @@ def test_files_and_daemons_do_not_carry_over_to_the_next_sample(
     second = verifier.check(PROBLEM, harvest)
     assert second.verdict == "fail", second.detail
     assert verifier.check(PROBLEM, GOOD).verdict == "pass"
+
+
+STDIO_PROBLEM = Problem(
+    "hostile/stdio",
+    "",
+    "",
+    {"tests": json.dumps([{"input": "1\n", "output": "424242\n"}, {"input": "2\n", "output": "848484\n"}])},
+)
+RIGHT_IF = "n = int(input())\nprint(n * 424242 if ok else 0)\n"
+STDIO_HOSTILE: dict[str, str] = {
+    "read_supervisor_memory": (
+        "import os\ntry:\n    open(f'/proc/{os.getppid()}/mem', 'rb').close()\n    ok = True\n"
+        "except OSError:\n    ok = False\n" + RIGHT_IF
+    ),
+    "write_to_supervisor_channel": (
+        "import os\nok = False\nfor fd in range(0, 8):\n    try:\n"
+        "        open(f'/proc/{os.getppid()}/fd/{fd}', 'wb').close()\n        ok = True\n    except OSError:\n"
+        "        pass\n" + RIGHT_IF
+    ),
+    "ptrace_supervisor": (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "ok = libc.ptrace(16, os.getppid(), 0, 0) == 0  # PTRACE_ATTACH\n" + RIGHT_IF
+    ),
+    "kill_supervisor_mid_tests": "import os\nn = int(input())\nprint(n * 424242)\nif n == 1:\n    os.kill(os.getppid(), 9)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def stdio_verifier(backend: str) -> Iterator[StdioVerifier]:  # noqa: F811
+    v = StdioVerifier(sandbox=backend, timeout=1.0, workers=1)
+    yield v
+    v.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", sorted(STDIO_HOSTILE))
+def test_hostile_stdio_program_cannot_reach_its_supervisor(name: str, stdio_verifier: StdioVerifier) -> None:
+    verdict = stdio_verifier.check(STDIO_PROBLEM, f"```python\n{STDIO_HOSTILE[name]}```")
+    assert verdict.verdict in ("fail", "timeout"), verdict.detail
+    honest = stdio_verifier.check(STDIO_PROBLEM, f"```python\nok = True\n{RIGHT_IF}```")
+    assert honest.verdict == "pass", honest.detail
