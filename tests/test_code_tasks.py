@@ -108,3 +108,23 @@ def test_jsonl_rows_with_stdio_tests_are_graded(tmp_path: Path) -> None:
         assert v.check(problem, "```python\nprint(int(input()) + 2)\n```").verdict == "fail"
     finally:
         v.close()
+
+
+@pytest.mark.e2e
+def test_python_test_fields_plain_asserts_and_missing_entry_point() -> None:
+    from monkeys.tasks.base import Problem
+
+    plain = Problem("a", "", "", {"test": "assert sq(3) == 9\nassert sq(-2) == 4\n"})
+    needs_entry = Problem("b", "", "", {"test": "def check(candidate):\n    assert candidate(3) == 9\n"})
+    none = Problem("c", "", "", {})
+    v = PythonTestsVerifier(sandbox="bwrap", workers=1)
+    try:
+        right = v.check(plain, "```python\ndef sq(x):\n    return x * x\n```")
+        wrong = v.check(plain, "```python\ndef sq(x):\n    return x + x\n```")
+        vacuous = v.check(needs_entry, "```python\ndef sq(x):\n    return 0\n```")
+        missing = v.check(none, "```python\nx = 1\n```")
+    finally:
+        v.close()
+    assert (right.verdict, wrong.verdict) == ("pass", "fail")
+    assert vacuous.verdict == "error" and "entry_point" in vacuous.detail
+    assert missing.verdict == "error" and "no python tests" in missing.detail

