@@ -41,6 +41,9 @@ EXTRACTIONS = [
     ("#### \nthe answer is 9", "9"),
     ("He paid 1,2 or 3", "3"),
     ("#### 0.0", "0"),
+    ("The answer is ١٢ (Arabic-Indic digits are not read)", None),
+    ("#### 007", "7"),
+    ("Answer IS 4, or so", "4"),
 ]
 
 

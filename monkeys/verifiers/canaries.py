@@ -9,14 +9,12 @@ The canary checks are ordinary checks: they go through the same dedup, cache and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monkeys.errors import MonkeysError
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import Verdict, Verifier
-
-if TYPE_CHECKING:
-    from monkeys.verifiers.runner import Group
+from monkeys.verifiers.dedup import Group, group_key
 
 SHOWN = 5
 
@@ -30,7 +28,7 @@ class Canaries:
 
     def groups(self) -> dict[tuple[str, Any], Group]:
         """Check groups (keyed like the runner's dedup groups) for every gold and empty completion."""
-        from monkeys.verifiers.runner import Group
+        from monkeys.verifiers.dedup import Group
 
         v: Any = self.verifier
         if not hasattr(v, "gold_completion"):
@@ -41,8 +39,7 @@ class Canaries:
         for p in self.problems:
             for kind, text in (("gold", v.gold_completion(p)), ("empty", "")):
                 x = v.extract(p, text)
-                key = (p.problem_id, x) if x is not None else (p.problem_id, ("text", text))
-                out[key] = Group(p.problem_id, x, text, canary=kind)
+                out[group_key(p.problem_id, x, text)] = Group(p.problem_id, x, text, canary=kind)
         return out
 
     def enforce(self, verdicts: Mapping[str, Verdict]) -> None:

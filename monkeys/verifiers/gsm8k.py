@@ -21,16 +21,25 @@ from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict
 from monkeys.verifiers.latex import last_boxed
 
-_NUMBER = r"[-−]?[$€£]?\s?[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−]?\.\d+"
+# ASCII digits and whitespace only, and the three usual spellings of "answer": Unicode look-alikes
+# (Arabic-Indic digits, the long s that case-folds to "s") are not answers.
+_WS = r"[ \t\n\r\f\v]"
+_NUMBER = r"[-−]?[$€£]?" + _WS + r"?[-−]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|[-−]?\.[0-9]+"
+_ANSWER_IS = "(?:answer|Answer|ANSWER)" + f"{_WS}*".join(
+    ["", r"(?:[iI][sS]|:)", "[:=]?", r"(?:\*\*)?", r"(?:\\\(|\$)?", f"({_NUMBER})"]
+)
 NUMBER = re.compile(_NUMBER)
-ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*[:=]?\s*(?:\*\*)?\s*(?:\\\(|\$)?\s*(" + _NUMBER + ")", re.I)
+ANSWER_IS = re.compile(_ANSWER_IS)
+NOISE = re.compile(r"[$€£\s,]")
 MAX_DIGITS = 60  # longer digit strings are not answers (and would make Decimal slow)
 
 
 def canonical_number(text: str) -> str | None:
     """`"$1,234.50."` → `"1234.5"`; None if `text` is not one number."""
-    s = text.strip().rstrip(".").replace("−", "-")
-    s = re.sub(r"[$€£\s,]", "", s)
+    s = text.strip()
+    if s.isascii() and s.isdigit():  # the common case, without Decimal
+        return (s.lstrip("0") or "0") if len(s) <= MAX_DIGITS else None
+    s = NOISE.sub("", s.rstrip(".").replace("−", "-"))
     if not s or len(s) > MAX_DIGITS:
         return None
     try:
@@ -39,14 +48,28 @@ def canonical_number(text: str) -> str | None:
         return None
     if not d.is_finite():
         return None
-    d = d.normalize()
-    out = format(d, "f")
+    out = format(d.normalize(), "f")
     return "0" if out in ("-0", "0") else out
 
 
 def _first_number(text: str) -> str | None:
     m = NUMBER.search(text)
     return canonical_number(m.group(0)) if m else None
+
+
+def _last_answer_is(text: str) -> str | None:
+    """The number of the last "the answer is N" (any case), scanning back from the end."""
+    end = len(text)
+    while True:
+        at = max(text.rfind("answer", 0, end), text.rfind("Answer", 0, end), text.rfind("ANSWER", 0, end))
+        if at < 0:
+            return None
+        m = ANSWER_IS.match(text, at)
+        if m is not None:
+            found = canonical_number(m.group(1))
+            if found is not None:
+                return found
+        end = at
 
 
 def extract_number(completion: str) -> str | None:
@@ -56,16 +79,16 @@ def extract_number(completion: str) -> str | None:
     marker = text.find("####")
     if marker >= 0:
         line_end = text.find("\n", marker)
-        found = _first_number(text[marker + 4 : line_end if line_end >= 0 else len(text)])
+        line = text[marker + 4 : line_end if line_end >= 0 else len(text)]
+        bare = line.strip()
+        if bare.isascii() and bare.isdigit() and len(bare) <= MAX_DIGITS:  # "#### 18": the common case
+            return bare.lstrip("0") or "0"
+        found = _first_number(line)
         if found is not None:
             return found
-    last = None
-    for m in ANSWER_IS.finditer(text):
-        last = m
-    if last is not None:
-        found = canonical_number(last.group(1))
-        if found is not None:
-            return found
+    found = _last_answer_is(text)
+    if found is not None:
+        return found
     boxed = last_boxed(text)
     if boxed is not None:
         found = _first_number(boxed)
@@ -83,7 +106,7 @@ class GSM8KVerifier:
     does them in its own process (`runs_inline`)."""
 
     name = "gsm8k"
-    version = "1"
+    version = "2"  # 2: "the answer is N" is found by scanning back from the end (same answers, linear time)
     runs_inline = True
 
     def extract(self, problem: Problem, completion: str) -> str | None:

@@ -20,7 +20,7 @@ import os
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -33,6 +33,7 @@ from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict, Verifier
 from monkeys.verifiers.cache import VerdictCache, item_key, problem_key
 from monkeys.verifiers.canaries import Canaries
+from monkeys.verifiers.dedup import Group, group_pending
 from monkeys.verifiers.pool import Batch, CheckPool
 
 DEFAULT_TIMEOUT = 10.0
@@ -40,18 +41,6 @@ BATCH_ITEMS = 32  # checks per message to a worker
 FLUSH_SECONDS = 2.0
 FLUSH_ROWS = 250_000
 MAX_STORED_ANSWER = 100_000
-
-
-@dataclass
-class Group:
-    """Samples of one problem with the same extract: checked once."""
-
-    problem_id: str
-    extract: str | None
-    text: str  # one member's completion, handed to `check`
-    members: list[int] = field(default_factory=list)
-    canary: str = ""  # "gold" / "empty" when the group is (also) a canary
-    key: str = ""  # item key (hash) for the cache
 
 
 @dataclass
@@ -131,7 +120,9 @@ def verify_run(
     with run.writer("verdicts") as table:
         sink = _Sink(table, name, report.version, cache, problems)
         done = _done_keys(table, name, report.version)
-        groups, errors = _group_pending(run, verifier, problems, done, report)
+        groups, errors, report.samples, report.already_done = group_pending(
+            run, verifier, problems, done, workers
+        )
         sink.add_rows(errors)
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
@@ -193,52 +184,6 @@ def _done_keys(table: Any, name: str, version: str) -> set[tuple[str, int]]:
     mask = pc.and_(pc.equal(t["verifier"], name), pc.equal(t["verifier_version"], version))
     t = t.filter(mask)
     return set(zip(t["problem_id"].to_pylist(), t["sample_index"].to_pylist(), strict=True))
-
-
-def _group_pending(
-    run: Run,
-    verifier: Verifier,
-    problems: dict[str, Problem],
-    done: set[tuple[str, int]],
-    report: VerifyReport,
-) -> tuple[dict[tuple[str, Any], Group], list[tuple[str, int, Verdict]]]:
-    """Extract every sample still without a verdict and group by (problem, extract)."""
-    extract = verifier.extract  # type: ignore[attr-defined]
-    groups: dict[tuple[str, Any], Group] = {}
-    errors: list[tuple[str, int, Verdict]] = []
-    for batch in run.table("samples").iter_batches(["problem_id", "sample_index", "text"]):
-        pids = batch.column(0).to_pylist()
-        idxs = batch.column(1).to_pylist()
-        texts = batch.column(2).to_pylist()
-        report.samples += len(pids)
-        for pid, idx, text in zip(pids, idxs, texts, strict=True):
-            if done and (pid, idx) in done:
-                report.already_done += 1
-                continue
-            problem = problems.get(pid)
-            if problem is None:
-                errors.append(
-                    (pid, idx, Verdict("error", None, f"problem {pid!r} is not among the run's problems"))
-                )
-                continue
-            text = text or ""
-            try:
-                x = extract(problem, text)
-            except Exception as exc:
-                errors.append(
-                    (
-                        pid,
-                        idx,
-                        Verdict("error", None, f"extract raised {type(exc).__name__}: {str(exc)[:200]}"),
-                    )
-                )
-                continue
-            gk = (pid, x) if x is not None else (pid, ("text", text))
-            g = groups.get(gk)
-            if g is None:
-                g = groups[gk] = Group(pid, x, text)
-            g.members.append(idx)
-    return groups, errors
 
 
 class _Executor:
