@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from monkeys.errors import MonkeysError
+from monkeys.sampler.imports import samples_table
 from monkeys.store import Run
-from monkeys.store.schema import SAMPLES
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict
 from monkeys.verifiers.cache import VerdictCache
@@ -109,22 +108,9 @@ def make_run(
 
 
 def add_samples(run: Run, samples: list[tuple[str, int, str]]) -> None:
-    n = len(samples)
-    t = pa.table(
-        {
-            "problem_id": [s[0] for s in samples],
-            "sample_index": [s[1] for s in samples],
-            "text": [s[2] for s in samples],
-            "prompt_tokens": pa.nulls(n, pa.int32()),
-            "completion_tokens": pa.nulls(n, pa.int32()),
-            "finish_reason": pa.nulls(n, pa.string()),
-            "cumulative_logprob": pa.nulls(n, pa.float64()),
-            "seed": pa.nulls(n, pa.int64()),
-        },
-        schema=SAMPLES,
-    )
+    pids, idxs, texts = zip(*samples, strict=True)
     with run.writer("samples") as table:
-        table.append(t)
+        table.append(samples_table(pids, idxs, texts))
 
 
 def toy_samples() -> list[tuple[str, int, str]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,6 +281,24 @@ def _same_question(question: str, problem: Problem) -> bool:
 
 
 # -- writing -------------------------------------------------------------------------------------------
+def samples_table(pids: Sequence[str], idxs: Sequence[int], texts: Sequence[str]) -> pa.Table:
+    """Rows for the run's `samples` table from texts alone (token counts and seeds unknown)."""
+    n = len(pids)
+    return pa.table(
+        {
+            "problem_id": pa.array(pids, pa.string()),
+            "sample_index": pa.array(idxs, pa.int64()),
+            "text": pa.array(texts, pa.large_string()),
+            "prompt_tokens": pa.nulls(n, pa.int32()),
+            "completion_tokens": pa.nulls(n, pa.int32()),
+            "finish_reason": pa.nulls(n, pa.string()),
+            "cumulative_logprob": pa.nulls(n, pa.float64()),
+            "seed": pa.nulls(n, pa.int64()),
+        },
+        schema=SAMPLES,
+    )
+
+
 class _Writer:
     def __init__(self, run: Run, source: str) -> None:
         self.run, self.source = run, source
@@ -302,23 +320,8 @@ class _Writer:
     def flush(self, samples: Any, verdicts: Any) -> None:
         if self.rows:
             pids, idxs, texts = zip(*self.rows, strict=True)
+            samples.append(samples_table(pids, idxs, texts))
             n = len(pids)
-            nulls_i = pa.nulls(n, pa.int32())
-            samples.append(
-                pa.table(
-                    {
-                        "problem_id": pa.array(pids, pa.string()),
-                        "sample_index": pa.array(idxs, pa.int64()),
-                        "text": pa.array(texts, pa.large_string()),
-                        "prompt_tokens": nulls_i,
-                        "completion_tokens": nulls_i,
-                        "finish_reason": pa.nulls(n, pa.string()),
-                        "cumulative_logprob": pa.nulls(n, pa.float64()),
-                        "seed": pa.nulls(n, pa.int64()),
-                    },
-                    schema=SAMPLES,
-                )
-            )
             self.samples += n
         if self.label_rows:
             pids, idxs, labels = zip(*self.label_rows, strict=True)
