@@ -17,6 +17,7 @@ from monkeys.analysis.outcomes import Counts
 from monkeys.analysis.selection import (
     Votes,
     best_of_k_exact_problem,
+    choose_ratio_table,
     majority_all_subsets,
     plateau_k,
     subsets_protocol,
@@ -189,8 +190,15 @@ def select(
         if method == "majority":
             exact, how = majority_all_subsets(votes, k_max, rng)
         elif method == "best_of_k":
+            tables: dict[int, np.ndarray] = {}
+            for size in {len(v.labels) for v in votes}:
+                tables[size] = choose_ratio_table(size, all_k)
             exact = np.mean(
-                [best_of_k_exact_problem(v.scores[score], v.correct, all_k) for v in votes], axis=0
+                [
+                    best_of_k_exact_problem(v.scores[score], v.correct, all_k, tables[len(v.labels)])
+                    for v in votes
+                ],
+                axis=0,
             )
             how = "exact over all subsets"
         else:

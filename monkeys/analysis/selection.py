@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from monkeys.errors import MonkeysError
 
@@ -113,19 +113,50 @@ def _rank_scores(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _prefix_votes(
-    dense: np.ndarray, correct: np.ndarray, share: np.ndarray, perms: np.ndarray, weights: np.ndarray | None
+    dense: np.ndarray, share: np.ndarray, perms: np.ndarray, weights: np.ndarray | None
 ) -> np.ndarray:
     """Correctness of (weighted) majority vote over every prefix of each permutation, shape (S, n)."""
-    groups = len(share)
-    if groups == 0:
+    if len(share) == 0:
         return np.zeros(perms.shape)
     lab = dense[perms]  # (S, n)
-    w = np.ones(perms.shape) if weights is None else weights[perms]
-    onehot = (lab[..., None] == np.arange(groups)) * w[..., None]  # abstentions match no group
-    tally = np.cumsum(onehot, axis=1)
+    if weights is None:
+        return _prefix_majority(lab, share)
+    onehot = lab[..., None] == np.arange(len(share))  # abstentions match no group
+    tally = np.cumsum(onehot * weights[perms][..., None], axis=1)
     top = tally.max(axis=2, keepdims=True)
     tied = (tally == top) & (top > 0)
     return (tied * share).sum(axis=2) / np.maximum(tied.sum(axis=2), 1)
+
+
+def _prefix_majority(lab: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Unweighted majority over prefixes without a tally per group: counts rise by one per sample, so the
+    leading count only grows when the sample just added reaches a new high, and the groups tied at the
+    top are exactly those that reached the current high since it was set."""
+    s, n = lab.shape
+    order = np.argsort(lab, axis=1, kind="stable")  # by group, then position
+    sorted_lab = np.take_along_axis(lab, order, axis=1)
+    first = np.ones_like(sorted_lab, dtype=bool)
+    first[:, 1:] = sorted_lab[:, 1:] != sorted_lab[:, :-1]
+    idx = np.broadcast_to(np.arange(n), (s, n))
+    start = np.maximum.accumulate(np.where(first, idx, 0), axis=1)
+    occ = np.empty_like(lab)
+    np.put_along_axis(occ, order, idx - start + 1, axis=1)  # k-th appearance of its group in the prefix
+    occ[lab < 0] = 0  # abstentions never vote
+    top = np.maximum.accumulate(occ, axis=1)
+    reach = (occ == top) & (top > 0)
+    new_high = np.ones((s, n), dtype=bool)
+    new_high[:, 1:] = top[:, 1:] > top[:, :-1]
+    seg_start = np.maximum.accumulate(np.where(new_high, idx, 0), axis=1)
+    reached = np.cumsum(reach, axis=1)
+    before = np.take_along_axis(
+        np.concatenate([np.zeros((s, 1), dtype=reached.dtype), reached[:, :-1]], axis=1), seg_start, axis=1
+    )
+    tied = reached - before  # groups at the top count
+    out = np.zeros((s, n))
+    for g in np.flatnonzero(share > 0):
+        tally = np.cumsum(lab == g, axis=1)
+        out += share[g] * ((tally == top) & (top > 0))
+    return out / np.maximum(tied, 1)
 
 
 def _prefix_best(ranks: np.ndarray, correct: np.ndarray, perms: np.ndarray) -> np.ndarray:
@@ -149,14 +180,14 @@ def subsets_protocol(
     for v in problems:
         n = len(v.labels)
         sizes, share, _, dense = _groups(v.labels, v.correct)
-        perms = np.argsort(rng.random((subsets, n)), axis=1)[:, :k_max]
+        perms = rng.permuted(np.tile(np.arange(n), (subsets, 1)), axis=1)[:, :k_max]
         if method == "best_of_k":
             acc += _prefix_best(_rank_scores(v.scores[score], rng), v.correct, perms)
             continue
         weights = None if method == "majority" else _vote_weights(v.scores[score])
-        step = _chunks(subsets, k_max, len(share))
+        step = _chunks(subsets, k_max, len(share) if weights is not None else 8)
         for s0 in range(0, subsets, step):
-            acc[s0 : s0 + step] += _prefix_votes(dense, v.correct, share, perms[s0 : s0 + step], weights)
+            acc[s0 : s0 + step] += _prefix_votes(dense, share, perms[s0 : s0 + step], weights)
     return acc / len(problems)
 
 
@@ -177,10 +208,10 @@ def majority_all_subsets(
         if exact is None:
             mc += 1
             sizes, share, _, dense = _groups(v.labels, v.correct)
-            perms = np.argsort(rng.random((MC_SUBSETS, len(v.labels))), axis=1)[:, :k_max]
+            perms = rng.permuted(np.tile(np.arange(len(v.labels)), (MC_SUBSETS, 1)), axis=1)[:, :k_max]
             step = _chunks(MC_SUBSETS, k_max, len(share))
             est = sum(
-                _prefix_votes(dense, v.correct, share, perms[s : s + step], None).sum(axis=0)
+                _prefix_votes(dense, share, perms[s : s + step], None).sum(axis=0)
                 for s in range(0, MC_SUBSETS, step)
             )
             total += est / MC_SUBSETS
@@ -197,11 +228,23 @@ def majority_all_subsets(
     return total / len(problems), how
 
 
-def best_of_k_exact_problem(scores: np.ndarray, correct: np.ndarray, ks: np.ndarray) -> np.ndarray:
+def choose_ratio_table(n: int, ks: np.ndarray) -> np.ndarray:
+    """T[a, j] = C(a, ks[j]) / C(n, ks[j]) for a = 0..n (0 where a < k): the chance that a k-subset of n
+    samples avoids n - a given ones, i.e. 1 - pass@k with n - a correct; shared by problems with equal n."""
+    from monkeys.analysis.coverage import pass_at_k
+
+    a = np.arange(n + 1)
+    return 1.0 - pass_at_k(np.full(n + 1, n), n - a, ks)
+
+
+def best_of_k_exact_problem(
+    scores: np.ndarray, correct: np.ndarray, ks: np.ndarray, table: np.ndarray | None = None
+) -> np.ndarray:
     """P(the top-scored sample of a random k-subset is correct), exactly, ties split fairly.
 
     With r samples scored above a tied block of b samples, the subset's top block is this one with
-    probability [C(n-r, k) - C(n-r-b, k)] / C(n, k); within it each chosen sample is equally likely."""
+    probability [C(n-r, k) - C(n-r-b, k)] / C(n, k); within it each chosen sample is equally likely.
+    `table` is choose_ratio_table(n, ks), passed in to share it across problems."""
     n = len(scores)
     s = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
     order = np.argsort(-s, kind="stable")
@@ -209,22 +252,12 @@ def best_of_k_exact_problem(scores: np.ndarray, correct: np.ndarray, ks: np.ndar
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
     sizes = np.diff(np.r_[starts, n])
     share = np.add.reduceat(c_sorted, starts) / sizes
-    k = ks[None, :].astype(np.float64)
-    above = starts[:, None].astype(np.float64)
-
-    def log_ratio(a: np.ndarray) -> np.ndarray:  # log C(a, k) / C(n, k), -inf where a < k
-        ok = a >= k
-        a_safe = np.where(ok, a, k)
-        out = (
-            special.gammaln(a_safe + 1)
-            - special.gammaln(a_safe - k + 1)
-            - special.gammaln(n + 1)
-            + special.gammaln(n - k + 1)
-        )
-        return np.where(ok, out, -np.inf)
-
-    p_top = np.exp(log_ratio(n - above)) - np.exp(log_ratio(n - above - sizes[:, None]))
-    return (share[:, None] * p_top).sum(axis=0)
+    t = choose_ratio_table(n, np.asarray(ks)) if table is None else table
+    # sum_b share_b * (T[n - r_b] - T[n - r_b - s_b]) as one weighted sum over the rows of T
+    w = np.bincount(n - starts, weights=share, minlength=n + 1) - np.bincount(
+        n - starts - sizes, weights=share, minlength=n + 1
+    )
+    return w @ t
 
 
 def plateau_k(curve: np.ndarray, ks: np.ndarray, within: float = 0.01) -> int | None:
