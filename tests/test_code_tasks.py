@@ -14,6 +14,9 @@ from monkeys.tasks.mbpp import MBPP
 from monkeys.verifiers.base import VERIFIERS
 from monkeys.verifiers.code_python_tests import PythonTestsVerifier
 from monkeys.verifiers.code_stdio import StdioVerifier
+from tests.test_sandbox_isolation import sandbox_tools  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("sandbox_tools")
 
 FIXTURES = str(Path(__file__).parent / "fixtures")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,15 @@ def docker_ready() -> bool:
 
 
 @pytest.fixture(scope="session")
+def sandbox_tools() -> None:
+    """bubblewrap on PATH: on a fresh machine (as root) `.ci/sandbox.sh setup` installs it."""
+    if shutil.which("bwrap") is None:
+        if os.geteuid() != 0:
+            pytest.fail("bubblewrap is missing; run .ci/sandbox.sh setup (or apt-get install bubblewrap)")
+        subprocess.run([str(ROOT / ".ci/sandbox.sh"), "setup"], check=True)
+
+
+@pytest.fixture(scope="session")
 def docker_engine() -> Iterator[None]:
     started = False
     if not docker_ready():
@@ -50,7 +60,7 @@ def docker_engine() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
+def backend(request: pytest.FixtureRequest, sandbox_tools: None) -> str:
     if request.param == "docker":
         request.getfixturevalue("docker_engine")
     return request.param
