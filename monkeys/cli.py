@@ -147,7 +147,7 @@ def import_samples(
 
 
 def _fmt(x: object, spec: str = ".4f") -> str:
-    return "-" if x is None else format(x, spec)
+    return "-" if x is None or x != x else format(x, spec)  # None and nan print as "-"
 
 
 @app.command("fit-scaling")
@@ -199,8 +199,9 @@ def fit_scaling(
         f = e["fits"]
         pl, nl, d = f["power_law"], f["neg_log_power_law"], f["distributional"]
         console.print(
-            f"[bold]{name}[/]: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}, "
-            f"k={n} {e['coverage'][str(n)]:.4f}" + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
+            f"[bold]{name}[/]: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}"
+            + (f", k={n} {e['coverage'][str(n)]:.4f}" if n > 1 else "")
+            + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
             highlight=False,
             soft_wrap=True,
         )
@@ -216,6 +217,9 @@ def fit_scaling(
             highlight=False,
             soft_wrap=True,
         )
+        for m in ("power_law", "neg_log_power_law", "distributional"):
+            if "degenerate" in f[m]:
+                console.print(f"  {m}: not fitted, {f[m]['degenerate']}", highlight=False, soft_wrap=True)
         ex = e.get("extrapolation")
         if ex:
             parts = []

@@ -181,6 +181,7 @@ def test_missing_columns_and_missing_inputs_are_clear(tmp_path):
         (["0,50,0", "1,50,0", "2,50,0"], "all-zero"),
         (["0,50,50", "1,50,50"], "all-one"),
         (["0,50,7"], "single problem"),
+        (["0,1,1", "1,1,0", "2,1,0"], None),  # one sample per problem: only k = 1 exists
     ],
 )
 def test_degenerate_tables_give_labelled_results_not_tracebacks(tmp_path, rows, label):
@@ -190,8 +191,15 @@ def test_degenerate_tables_give_labelled_results_not_tracebacks(tmp_path, rows, 
     )
     assert res.exit_code == 0, res.output
     cfg = json.loads(out.read_text())["configs"]["d"]
-    assert cfg["degenerate"].startswith(label)
+    if label:
+        assert cfg["degenerate"].startswith(label)
+    else:
+        assert cfg["coverage"] == {"1": pytest.approx(1 / 3)}
+        assert "one sample per problem" in cfg["fits"]["power_law"]["degenerate"]
+        assert "one sample per problem" in cfg["fits"]["distributional"]["degenerate"]
     assert "extrapolation" in cfg
+    if label == "all-zero":
+        assert cfg["extrapolation"]["recommended"] is None
 
 
 # -- a real run directory ---------------------------------------------------------------------------------

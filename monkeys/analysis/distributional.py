@@ -41,6 +41,8 @@ def _log_choose(n: np.ndarray, c: np.ndarray) -> np.ndarray:
 def _degenerate_reason(counts: Counts) -> str | None:
     if counts.num_problems < 2:
         return "a single problem: the spread of success rates over problems cannot be estimated"
+    if counts.n.max() < 2:
+        return "one sample per problem: only the mean success rate is identifiable, not its spread"
     if np.all(counts.c == 0):
         return "no problem was ever solved: the success-rate distribution has no maximum-likelihood fit"
     if np.all(counts.c == counts.n):

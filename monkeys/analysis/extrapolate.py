@@ -73,10 +73,23 @@ def extrapolate(
         out["recommended"] = "empirical"
         out["reason"] = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
         return out
+    if all(out[m].get("coverage") is None for m in ("power_law", "neg_log_power_law", "distributional")):
+        out["recommended"] = None
+        out["reason"] = "no method could be fitted (see each fit's `degenerate`)"
+        return out
     n_fit = max(round(n * n / k), min(MIN_BACKTEST_SAMPLES, n))
     if n_fit >= n or n_fit < 2:
-        out["recommended"] = "distributional"
-        out["reason"] = f"too few samples ({n}) for a back-test; the distributional fit is the default"
+        usable = [
+            m
+            for m in ("distributional", "power_law", "neg_log_power_law")
+            if out[m].get("coverage") is not None
+        ]
+        out["recommended"] = usable[0] if usable else None
+        out["reason"] = f"too few samples ({n}) for a back-test; " + (
+            f"{usable[0]} is the first usable of distributional, power_law, neg_log_power_law"
+            if usable
+            else "no method could be fitted"
+        )
         return out
     bt = backtest(counts, n_fit, rng, reps)
     out["backtest"] = bt

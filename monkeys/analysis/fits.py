@@ -116,6 +116,9 @@ def _profile_power_law(y: np.ndarray, ks: np.ndarray) -> np.ndarray:
 def fit_power_law(ks: np.ndarray, cov: np.ndarray, boot: np.ndarray | None) -> Fit:
     """The paper's law on the coverage curve `cov` at `ks`; `boot` (R, m) are bootstrap curves at `ks`."""
     fit = Fit("power_law", ("a", "b"), np.array([np.nan, np.nan]), power_law_curve)
+    if len(set(ks.tolist())) < 2:
+        fit.degenerate = "one sample per problem: a law in k needs coverage at 2 or more k"
+        return fit
     if np.any(cov <= 0):
         fit.degenerate = "coverage is 0 at some k (no problem ever solved); log c = a*k^b cannot be fitted"
         return fit
