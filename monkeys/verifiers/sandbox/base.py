@@ -20,7 +20,10 @@ from typing import Literal, Protocol
 from monkeys.errors import MonkeysError
 from monkeys.registry import Registry
 
-SERVER_SOURCE = (Path(__file__).parent / "_server.py").read_text()
+# the text every backend runs with `python3 -s -c`: the python-tests harness, then the supervisor
+SERVER_SOURCE = "\n".join(
+    (Path(__file__).parent / name).read_text() for name in ("_harness.py", "_server.py")
+)
 # what every sandboxed program sees, whatever the host's settings
 PINNED_ENV = {
     "PYTHONHASHSEED": "0",
