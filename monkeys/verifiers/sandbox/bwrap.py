@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
+from typing import IO
 
 from monkeys.errors import MonkeysError
 from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, SERVER_SOURCE, ServerSandbox
@@ -106,14 +107,19 @@ class BwrapSandbox(ServerSandbox):
                 "bubblewrap is not installed; run `apt-get install bubblewrap` or .ci/sandbox.sh setup"
             )
         self.python = python
+        self._stderr: IO[bytes] | None = None
 
     def hint(self) -> str:
-        self._stderr.seek(0)
-        said = self._stderr.read().decode(errors="replace").strip()[-300:]
+        said = ""
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            said = self._stderr.read().decode(errors="replace").strip()[-300:]
         return f"bwrap said: {said}; check that unprivileged user namespaces work (`bwrap --unshare-all --ro-bind / / true`)"
 
     def _connect(self) -> PipeChannel:
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the sandbox)
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as this supervisor)
         proc = spawn(
             bwrap_argv(self.python),
             stdin=subprocess.PIPE,
@@ -124,6 +130,12 @@ class BwrapSandbox(ServerSandbox):
             cwd="/",
         )
         return PipeChannel(proc)
+
+    def close(self) -> None:
+        super().close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
 
 _requests: queue.Queue[tuple[list[str], dict, Future[subprocess.Popen[bytes]]]] = queue.Queue()
