@@ -148,3 +148,23 @@ def test_time_limit_is_the_problems_own_and_timeout_fills_in_when_missing() -> N
     assert v.time_limit(problem([("", "")], time_limit=2.5)) == 2.5
     assert v.time_limit(problem([("", "")], time_limit=None)) == 10.0
     assert StdioVerifier(sandbox="bwrap").time_limit(problem([("", "")], time_limit=None)) == 2.0
+
+
+def test_repeat_borderline_reports_flaky_verdicts_by_majority() -> None:
+    """A test double for the sandbox runs: timeout, pass, timeout -> timeout, reported as flaky."""
+    from monkeys.verifiers.code_base import Judged
+
+    class Scripted(StdioVerifier):
+        outcomes = ["timeout", "pass", "timeout"]
+
+        def _run(self, problem, job):  # noqa: ANN001, ANN202
+            verdict = self.outcomes.pop(0)
+            return Judged(verdict, f"run said {verdict}", [], 1.0, borderline=True)
+
+    v = Scripted(sandbox="bwrap", repeat_borderline=2)
+    verdict = v.grade(SUM, "print(1)\n")
+    assert verdict.verdict == "timeout"
+    assert verdict.detail.startswith("flaky over 3 runs (pass×1, timeout×2); run said timeout")
+    tie = Scripted(sandbox="bwrap", repeat_borderline=1)
+    tie.outcomes = ["pass", "timeout"]
+    assert tie.grade(SUM, "print(1)\n").verdict == "timeout"  # a tie never passes
