@@ -5,8 +5,9 @@ drawn without replacement hold at least one correct one is
 
     pass@k = 1 - C(n-c, k) / C(n, k) = 1 - prod_{i<k} (1 - c / (n - i)),
 
-computed here as a cumulative sum of log1p terms (no huge binomials, no cancellation). Problems that share
-(n, c) share a row, so 10^4 problems cost no more than their distinct counts.
+computed here as a cumulative sum of log((n-c-i)/(n-i)) terms from a table of log m (no huge binomials,
+no cancellation). Problems that share (n, c) share a row, so 10^4 problems cost no more than their
+distinct counts.
 """
 
 from __future__ import annotations
@@ -27,18 +28,19 @@ def _unique_pairs(n: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def _log_fail_unique(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    """log(C(n-c,k)/C(n,k)) for distinct (n, c) rows at each k: -inf where k > n-c, nan where k > n."""
+    """log(C(n-c,k)/C(n,k)) for distinct (n, c) rows at each k: -inf where k > n-c, nan where k > n.
+
+    Each factor 1 - c/(n-i) = (n-c-i)/(n-i) is a difference of two logs of integers, read from a table."""
     kmax = int(ks.max())
     out = np.empty((len(n), len(ks)))
-    i = np.arange(kmax, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_int = np.log(np.arange(int(n.max()) + 1, dtype=np.float64))  # log 0 = -inf ends a row
+    i = np.arange(kmax)
     rows = max(1, CHUNK_CELLS // kmax)
     for start in range(0, len(n), rows):
-        nn = n[start : start + rows, None].astype(np.float64)
-        cc = c[start : start + rows, None].astype(np.float64)
-        # samples left before draw i, floored at c so the draw that exhausts the wrong ones gives log(0)
-        remaining = np.maximum(nn - i, np.maximum(cc, 1.0))
-        with np.errstate(divide="ignore"):
-            term = np.log1p(-cc / remaining)
+        nn = n[start : start + rows, None]
+        cc = c[start : start + rows, None]
+        term = log_int[np.maximum(nn - cc - i, 0)] - log_int[np.maximum(nn - i, 1)]
         out[start : start + rows] = np.cumsum(term, axis=1)[:, ks - 1]
     out[ks[None, :] > n[:, None]] = np.nan
     return out
