@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from monkeys.store import Run
@@ -102,6 +103,23 @@ def test_import_and_verify_math_reference_solutions(tmp_path: Path, data_dir: Pa
     assert "300 distinct answers, 300 of them from the cache" in again.stdout.replace("\n", " ")
 
 
+def test_every_math_reference_solution_passes_its_own_reference(tmp_path: Path, data_dir: Path) -> None:
+    """All 5,000 MATH test solutions, imported as samples, pass (and every gold canary passes)."""
+    rows = [json.loads(x) for x in (data_dir / "math" / "test.jsonl").read_text().splitlines()]
+    f = tmp_path / "math.jsonl"
+    f.write_text(
+        "".join(json.dumps({"problem_id": str(i), "text": r["solution"]}) + "\n" for i, r in enumerate(rows))
+    )
+    e = env(tmp_path, data_dir)
+    assert monkeys(["import", "--run", str(tmp_path / "run"), "--task", "math", str(f)], e).returncode == 0
+    ver = monkeys(
+        ["verify", "--run", str(tmp_path / "run"), "--json", str(tmp_path / "v.json")], e, timeout=900
+    )
+    assert ver.returncode == 0, ver.stderr
+    result = json.loads((tmp_path / "v.json").read_text())
+    assert result["verdicts"] == {"pass": 5000, "fail": 0, "timeout": 0, "error": 0}
+
+
 def test_killed_verify_resumes_without_losing_or_duplicating_verdicts(tmp_path: Path, data_dir: Path) -> None:
     # 1,600 distinct answers to MATH item 0 (reference 2), each needing SymPy: a run of many seconds.
     n = 1600
@@ -155,3 +173,54 @@ def test_cli_errors_are_one_line(tmp_path: Path, data_dir: Path) -> None:
     assert r.returncode == 2 and "line 2: not valid JSON" in r.stderr and "--skip-bad" in r.stderr
     r = monkeys(["verify", "--run", str(tmp_path / "nope")], e)
     assert r.returncode == 2 and "is not a run directory" in r.stderr
+
+
+def test_sample_with_embedded_model_then_verify_prints_coverage_of_the_verdicts(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """`monkeys sample` (vLLM, embedded SmolLM2) → `monkeys verify`: the coverage printed and written is the
+    unbiased pass@k computed straight from the stored verdicts."""
+    e = env(tmp_path, data_dir)
+    run_dir = tmp_path / "run"
+    sample = monkeys(
+        [
+            "sample",
+            "--task",
+            "gsm8k",
+            "-k",
+            "8",
+            "--limit",
+            "2",
+            "--chunk-size",
+            "4",
+            "--max-tokens",
+            "96",
+            "--run",
+            str(run_dir),
+            "--data-dir",
+            str(data_dir),
+        ],
+        e,
+        timeout=1200,
+    )
+    assert sample.returncode == 0, sample.stderr[-3000:]
+    ver = monkeys(["verify", "--run", str(run_dir), "--json", str(tmp_path / "v.json")], e)
+    assert ver.returncode == 0, ver.stderr
+    result = json.loads((tmp_path / "v.json").read_text())
+    run = Run.open(run_dir)
+    v = run.verdicts("gsm8k")
+    assert len(v) == 16 and set(v["problem_id"]) == {"0", "1"}
+    assert sum(result["verdicts"].values()) == 16
+    assert set(result["coverage"]) == {"1", "8"}
+    printed = printed_coverage(ver.stdout)
+    for k in (1, 8):
+        direct = direct_coverage(run, "gsm8k", k)
+        assert result["coverage"][str(k)] == pytest.approx(direct, abs=1e-12)
+        assert printed[str(k)] == pytest.approx(direct, abs=5e-5)
+    # every verdict's answer is what the verifier extracts from the stored text
+    from monkeys.verifiers.gsm8k import extract_number
+
+    texts = run.samples().set_index(["problem_id", "sample_index"])["text"]
+    for row in v.itertuples():
+        answer = None if pd.isna(row.answer) else row.answer
+        assert answer == extract_number(texts[(row.problem_id, row.sample_index)])

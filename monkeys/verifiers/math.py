@@ -61,6 +61,11 @@ class MathVerifier:
             return True
         return self._equivalent(self._parse(normalize(a)), self._parse(normalize(b)))
 
+    def warm_up(self) -> None:
+        """One parse and comparison, so SymPy's and the LaTeX parser's lazy set-up happens before the first
+        timed check (the worker pool calls this before a worker takes work)."""
+        self._equivalent(self._parse("\\frac{1}{2}"), self._parse("0.5"))
+
     # -- grading ---------------------------------------------------------------------------------------
     def judge(self, problem: Problem, answer: str) -> tuple[str, str]:
         """(verdict, detail) for an extracted, normalised answer."""

@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import os
+import sys
 import time
 import traceback
 from collections import deque
@@ -52,6 +53,10 @@ def _worker(conn: mpc.Connection, name: str, options: dict[str, Any], imports: S
     except BaseException as exc:  # report any failure to build, then exit
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    warm = getattr(verifier, "warm_up", None)
+    if warm is not None:  # lazy initialisation must not count against the first check's time limit
+        with contextlib.suppress(Exception):
+            warm()
     conn.send(("ready", os.getpid()))
     while True:
         msg = conn.recv()
@@ -72,6 +77,23 @@ def _worker(conn: mpc.Connection, name: str, options: dict[str, Any], imports: S
             if verdict.seconds <= 0:
                 verdict = replace(verdict, seconds=time.perf_counter() - t0)
             conn.send((key, verdict))
+
+
+@contextlib.contextmanager
+def _unimportable_main_hidden() -> Iterator[None]:
+    """A child started by the fork server re-imports the parent's main script by path; a script read from
+    stdin has no such path (`<stdin>`), so hide it for the moment of the start."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    spec = getattr(main, "__spec__", None)
+    if main is None or path is None or spec is not None or os.path.exists(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 @dataclass
@@ -115,7 +137,8 @@ class CheckPool:
         proc = self._ctx.Process(
             target=_worker, args=(child, self.name, self.options, self.imports), daemon=True
         )
-        proc.start()
+        with _unimportable_main_hidden():
+            proc.start()
         child.close()
         if not parent.poll(STARTUP_LIMIT):
             proc.kill()
@@ -125,6 +148,7 @@ class CheckPool:
         try:
             msg = parent.recv()
         except EOFError:
+            proc.join()
             raise MonkeysError(
                 f"a {self.name} verifier worker died while starting (exit code {proc.exitcode})"
             ) from None
