@@ -81,7 +81,15 @@ class Batched(LastWord):
         return [LastWord.check(self, p, c) for p, c in items]
 
 
+class Pooled(LastWord):
+    """LastWord checked in worker processes, so it goes through the verdict cache."""
+
+    name = "t-pooled"
+    runs_inline = False
+
+
 VERIFIERS.add("t-last-word", LastWord)
+VERIFIERS.add("t-pooled", Pooled)
 VERIFIERS.add("t-hazard", Hazard)
 VERIFIERS.add("t-batched", Batched)
 
@@ -136,13 +144,13 @@ def test_dedup_checks_each_distinct_answer_once(tmp_path: Path) -> None:
 
 def test_second_run_of_same_task_reuses_cached_verdicts(tmp_path: Path) -> None:
     cache = VerdictCache(tmp_path / "cache")
-    first = make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples())
-    second = make_run(tmp_path / "r2", {"p1": "a", "p2": "y"}, toy_samples())
-    verify_run(first, cache=cache)
-    LastWord.calls.clear()
-    rep = verify_run(second, cache=cache)
-    assert LastWord.calls == []
-    assert rep.cache_hits == rep.distinct == 6 and rep.checks == 0
+    refs = {"p1": "a", "p2": "y"}
+    first = make_run(tmp_path / "r1", refs, toy_samples(), "t-pooled")
+    second = make_run(tmp_path / "r2", refs, toy_samples(), "t-pooled")
+    rep1 = verify_run(first, cache=cache, workers=2)
+    rep2 = verify_run(second, cache=cache, workers=2)
+    assert (rep1.checks, rep1.cache_hits) == (7, 0)  # 6 groups + p2's empty canary
+    assert (rep2.checks, rep2.cache_hits) == (0, 6)
     cols = ["problem_id", "sample_index", "verdict", "answer"]
     a = first.verdicts().sort_values(cols[:2])[cols].reset_index(drop=True)
     b = second.verdicts().sort_values(cols[:2])[cols].reset_index(drop=True)
@@ -151,9 +159,10 @@ def test_second_run_of_same_task_reuses_cached_verdicts(tmp_path: Path) -> None:
 
 def test_cache_does_not_cross_problems_with_other_references(tmp_path: Path) -> None:
     cache = VerdictCache(tmp_path / "cache")
-    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
-    LastWord.calls.clear()
-    other = make_run(tmp_path / "r2", {"p1": "b", "p2": "y"}, toy_samples())  # same id, other reference
+    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples(), "t-pooled"), cache=cache)
+    other = make_run(
+        tmp_path / "r2", {"p1": "b", "p2": "y"}, toy_samples(), "t-pooled"
+    )  # same id, other reference
     rep = verify_run(other, cache=cache)
     assert rep.cache_hits == 2  # only p2's groups
     v = other.verdicts().set_index(["problem_id", "sample_index"])["verdict"]
@@ -162,15 +171,29 @@ def test_cache_does_not_cross_problems_with_other_references(tmp_path: Path) -> 
 
 def test_version_bump_invalidates_only_old_version_entries(tmp_path: Path) -> None:
     cache = VerdictCache(tmp_path / "cache")
-    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    refs = {"p1": "a", "p2": "y"}
+    verify_run(make_run(tmp_path / "r1", refs, toy_samples(), "t-pooled"), cache=cache)
     LastWord.version = "2"
-    LastWord.calls.clear()
-    rep2 = verify_run(make_run(tmp_path / "r2", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
-    assert rep2.cache_hits == 0 and len(LastWord.calls) == 7
+    rep2 = verify_run(make_run(tmp_path / "r2", refs, toy_samples(), "t-pooled"), cache=cache)
+    assert (rep2.cache_hits, rep2.checks) == (0, 7)
     LastWord.version = "1"
-    LastWord.calls.clear()
-    rep3 = verify_run(make_run(tmp_path / "r3", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
-    assert rep3.cache_hits == 6 and LastWord.calls == []
+    rep3 = verify_run(make_run(tmp_path / "r3", refs, toy_samples(), "t-pooled"), cache=cache)
+    assert (rep3.cache_hits, rep3.checks) == (6, 0)
+
+
+def test_inline_verifiers_skip_the_cache_and_check_the_extract(tmp_path: Path) -> None:
+    cache = VerdictCache(tmp_path / "cache")
+    verify_run(make_run(tmp_path / "r1", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    rep = verify_run(make_run(tmp_path / "r2", {"p1": "a", "p2": "y"}, toy_samples()), cache=cache)
+    assert rep.cache_hits == 0 and rep.checks == 7
+    assert cache.get_many("t-last-word", "1", [("p1", "x")]) == {}
+    run = make_run(
+        tmp_path / "r3", {"0": "18"}, [("0", 0, "#### 18"), ("0", 1, "so 18"), ("0", 2, "#### 17")], "gsm8k"
+    )
+    verify_run(run, cache=cache)
+    v = run.verdicts("gsm8k").set_index("sample_index")
+    assert v["verdict"].to_dict() == {0: "pass", 1: "pass", 2: "fail"}
+    assert v.loc[2, "detail"] == "expected 18" and v.loc[2, "answer"] == "17"
 
 
 def test_newer_version_on_same_run_regrades_and_verdicts_shows_newest(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ Keyed by (verifier, version, problem key, item key): the problem key is the prob
 everything a verdict may depend on (prompt, reference, task fields), the item key a hash of the extracted
 answer (or, when nothing was extracted, of the whole completion). A new verifier version never matches old
 entries, so bumping a version invalidates exactly the old version's verdicts. Only `pass` and `fail` are
-cached: a timeout or a crashed worker may go differently next time. SQLite's journal makes every commit
+cached: a timeout or a crashed worker may go differently next time. Verifiers that check inline in
+microseconds (gsm8k) do not use the cache at all. SQLite's journal makes every commit
 atomic, so a killed `verify` leaves the cache whole.
 """
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
 from monkeys.tasks.base import Problem
@@ -114,20 +115,19 @@ class GSM8KVerifier:
 
     def check(self, problem: Problem, completion: str) -> Verdict:
         t0 = time.perf_counter()
+        v = self.check_extract(problem, extract_number(completion))
+        return replace(v, seconds=time.perf_counter() - t0)
+
+    def check_extract(self, problem: Problem, answer: str | None) -> Verdict:
+        """The verdict for an already-extracted answer (what `check` decides after extracting)."""
         expected = canonical_number(problem.reference)
         if expected is None:
-            return Verdict(
-                "error",
-                None,
-                f"reference {problem.reference[:50]!r} is not a number",
-                time.perf_counter() - t0,
-            )
-        answer = extract_number(completion)
+            return Verdict("error", None, f"reference {problem.reference[:50]!r} is not a number")
         if answer is None:
-            return Verdict("fail", None, "no answer found", time.perf_counter() - t0)
+            return Verdict("fail", None, "no answer found")
         if answer == expected:
-            return Verdict("pass", answer, "", time.perf_counter() - t0)
-        return Verdict("fail", answer, f"expected {expected}", time.perf_counter() - t0)
+            return Verdict("pass", answer, "")
+        return Verdict("fail", answer, f"expected {expected}")
 
     def gold_completion(self, problem: Problem) -> str:
         return f"The answer is {problem.reference}.\n#### {problem.reference}"

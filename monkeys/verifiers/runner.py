@@ -8,7 +8,9 @@
 4. Canaries: on the problems still to check, the verifier's gold completion must pass and an empty
    completion must fail, or nothing is written and the run is refused.
 5. Checks run in killable worker processes (`pool.py`), in the verifier's own `check_batch`, or, for
-   verifiers that declare `runs_inline = True` (microsecond checks that cannot hang), in this process.
+   verifiers that declare `runs_inline = True` (microsecond checks that cannot hang), in this process, on
+   the extract itself when the verifier offers `check_extract(problem, extract)`. Inline verifiers skip the
+   verdict cache: looking a verdict up costs more than making it.
 6. Verdicts are appended to the run's `verdicts` table in atomic shards every few seconds, so a kill loses at
    most the last few seconds of work, and those are usually in the cache.
 """
@@ -117,6 +119,8 @@ def verify_run(
     verifier, chosen = make_verifier(name, {**options, "timeout": timeout, "workers": workers})
     report = VerifyReport(name, str(verifier.version))
     problems = load_problems(run)
+    if getattr(verifier, "runs_inline", False):
+        cache = None  # a SQLite round trip costs more than a microsecond check
     with run.writer("verdicts") as table:
         sink = _Sink(table, name, report.version, cache, problems)
         done = _done_keys(table, name, report.version)
@@ -132,8 +136,9 @@ def verify_run(
                 groups[key].canary = g.canary
             else:
                 groups[key] = g
-        for g in groups.values():
-            g.key = item_key(g.extract, g.text)
+        if cache is not None:
+            for g in groups.values():
+                g.key = item_key(g.extract, g.text)
         report.distinct = sum(1 for g in groups.values() if g.members)
         todo = list(groups.values())
         if cache is not None and todo:
@@ -201,8 +206,12 @@ class _Executor:
         if not groups:
             return
         if getattr(self.verifier, "runs_inline", False):
+            judge = getattr(self.verifier, "check_extract", None)  # skips extracting the answer again
             for g in groups:
-                yield g, _safe_check(self.verifier, problems[g.problem_id], g.text)
+                if judge is not None and g.extract is not None:
+                    yield g, _safe_check(judge, problems[g.problem_id], g.extract)
+                else:
+                    yield g, _safe_check(self.verifier.check, problems[g.problem_id], g.text)
         elif hasattr(self.verifier, "check_batch"):
             yield from self._batched(problems, groups)
         else:
@@ -254,10 +263,10 @@ class _Executor:
             self.pool = None
 
 
-def _safe_check(verifier: Verifier, problem: Problem, text: str) -> Verdict:
+def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
     t0 = time.perf_counter()
     try:
-        v = verifier.check(problem, text)
+        v = check(problem, text)
     except Exception as exc:
         return Verdict(
             "error", None, f"check raised {type(exc).__name__}: {str(exc)[:200]}", time.perf_counter() - t0
