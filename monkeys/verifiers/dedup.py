@@ -1,14 +1,11 @@
 """Deduplication: extract every pending sample's answer and group samples by (problem, extract).
 
-Extraction is the one step that touches every sample, so on big batches it is spread over forked children
-(one per core): each inherits the batch's texts copy-on-write, runs pure-Python extraction on its share and
-sends back only the short extracts. A child that fails costs nothing but time: its share is redone here.
+Extraction runs in this process. Spreading it over forked children was measured slower: a child touching
+the parent's strings copies their pages (reference counts), which costs more than the extraction itself.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +13,6 @@ from typing import Any
 from monkeys.store import Run
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import Verdict, Verifier
-
-PARALLEL_MIN = 20_000  # rows per batch below which forking costs more than it saves
 
 Extract = Any  # str | None, or an error Verdict when extraction raised
 
@@ -40,7 +35,7 @@ def group_key(problem_id: str, extract: str | None, text: str) -> tuple[str, Any
 
 
 def group_pending(
-    run: Run, verifier: Verifier, problems: dict[str, Problem], done: set[tuple[str, int]], workers: int
+    run: Run, verifier: Verifier, problems: dict[str, Problem], done: set[tuple[str, int]]
 ) -> tuple[dict[tuple[str, Any], Group], list[tuple[str, int, Verdict]], int, int]:
     """Groups of the samples still without a verdict, error verdicts for samples that cannot be checked,
     and the counts (samples in the run, samples already done)."""
@@ -68,7 +63,7 @@ def group_pending(
                         Verdict("error", None, f"problem {pids[i]!r} is not among the run's problems"),
                     )
                 )
-        extracts = extract_rows(verifier, problems, pids, texts, known, workers)
+        extracts = _extract(verifier, problems, pids, texts, known)
         for i, x in zip(known, extracts, strict=True):
             if isinstance(x, Verdict):
                 errors.append((pids[i], idxs[i], x))
@@ -79,53 +74,6 @@ def group_pending(
                 g = groups[gk] = Group(pids[i], x, texts[i])
             g.members.append(idxs[i])
     return groups, errors, total, skipped
-
-
-def extract_rows(
-    verifier: Verifier,
-    problems: dict[str, Problem],
-    pids: list[str],
-    texts: list[str],
-    rows: Sequence[int],
-    workers: int,
-) -> list[Extract]:
-    """`verifier.extract` of each row, in order, using up to `workers` processes on big batches."""
-    if workers < 2 or len(rows) < PARALLEL_MIN or not hasattr(os, "fork"):
-        return _extract(verifier, problems, pids, texts, rows)
-    ctx = mp.get_context("fork")  # children inherit the texts; they run pure Python and touch no Arrow
-    step = -(-len(rows) // workers)
-    parts = [rows[i : i + step] for i in range(0, len(rows), step)]
-    children = []
-    for part in parts[1:]:
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(send, verifier, problems, pids, texts, part), daemon=True)
-        proc.start()
-        send.close()
-        children.append((proc, recv, part))
-    out = _extract(verifier, problems, pids, texts, parts[0])
-    for proc, recv, part in children:
-        try:
-            out.extend(recv.recv())
-        except (EOFError, OSError):
-            out.extend(_extract(verifier, problems, pids, texts, part))
-        recv.close()
-        proc.join()
-    return out
-
-
-def _child(
-    conn: Any,
-    verifier: Verifier,
-    problems: dict[str, Problem],
-    pids: list[str],
-    texts: list[str],
-    rows: Sequence[int],
-) -> None:
-    try:
-        conn.send(_extract(verifier, problems, pids, texts, rows))
-    finally:
-        conn.close()
-        os._exit(0)  # skip the parent's atexit handlers and finalizers
 
 
 def _extract(

@@ -6,6 +6,7 @@ whole completion), so a 10 MB completion costs milliseconds, not minutes.
 
 from __future__ import annotations
 
+import functools
 import re
 
 HOPE = "I hope it is correct"
@@ -15,11 +16,12 @@ _BRACE = re.compile(r"\\.|[{}]", re.S)  # an escaped character (skipped) or a br
 MAX_ANSWER_CHARS = 1000  # no MATH answer is longer; longer "answers" fail without reaching SymPy
 
 
-def _closing_braces(text: str) -> dict[int, int]:
-    """Position of each `{` → position of its matching `}` (escaped braces skipped), in one linear pass."""
+def _closing_braces(text: str, start: int = 0) -> dict[int, int]:
+    """Position of each `{` from `start` on → position of its matching `}` (escaped braces skipped), in one
+    linear pass. A brace's match depends only on the text after it, so starting late loses nothing."""
     match: dict[int, int] = {}
     stack: list[int] = []
-    for m in _BRACE.finditer(text):
+    for m in _BRACE.finditer(text, start):
         c = m.group(0)
         if c == "{":
             stack.append(m.start())
@@ -38,7 +40,7 @@ def boxed_spans(text: str) -> list[tuple[int, str]]:
             j += 1
         if j < len(text) and text[j] == "{":
             if closing is None:
-                closing = _closing_braces(text)
+                closing = _closing_braces(text, m.start())
             end = closing.get(j)
             if end is not None:
                 found.append((m.start(), text[j + 1 : end]))
@@ -134,6 +136,7 @@ _LATEX_SPACE = re.compile(r"(?<!\\)\\ ")  # `\ ` but not the row break `\\ `
 _LONE_SPACE = re.compile(r" (?![A-Za-z])|(?<![A-Za-z]) ")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # samples repeat answers; this is pure and costs ~20 regex passes
 def normalize(answer: str) -> str:
     """A canonical spelling of a LaTeX answer, so `\\dfrac12`, `\\frac{1}{2}` and `$\\frac{1}{2}$.` agree.
 

@@ -124,9 +124,7 @@ def verify_run(
     with run.writer("verdicts") as table:
         sink = _Sink(table, name, report.version, cache, problems)
         done = _done_keys(table, name, report.version)
-        groups, errors, report.samples, report.already_done = group_pending(
-            run, verifier, problems, done, workers
-        )
+        groups, errors, report.samples, report.already_done = group_pending(run, verifier, problems, done)
         sink.add_rows(errors)
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
