@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from monkeys.errors import MonkeysError
@@ -142,16 +144,18 @@ def mb_rows(gsm8k_rows: list[dict[str, str]]) -> list[dict[str, object]]:
     return rows
 
 
-@pytest.mark.parametrize("layout", ["json-list", "jsonl"])
+@pytest.mark.parametrize("layout", ["json-list", "jsonl", "parquet"])
 def test_monkey_business_rows_become_samples_and_imported_labels(
     tmp_path: Path, data_dir: str, gsm8k_rows: list[dict[str, str]], layout: str
 ) -> None:
     rows = mb_rows(gsm8k_rows)
-    f = tmp_path / "mb.json"
+    f = tmp_path / ("mb.parquet" if layout == "parquet" else "mb.json")
     if layout == "json-list":
         f.write_text(json.dumps(rows))
-    else:
+    elif layout == "jsonl":
         f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), f)  # the Hugging Face dataset's own file format
     rep = import_file(tmp_path / "run", f, task="gsm8k", data_dir=data_dir)
     assert (rep.format, rep.imported, rep.labels, rep.problems) == ("monkey-business", 6, 6, 2)
     run = Run.open(tmp_path / "run")
