@@ -247,12 +247,18 @@ def import_samples(
     made = " (created)" if rep.created else ""
     labels = f", {rep.labels} labels as verifier '{IMPORTED}'" if rep.labels else ""
     console.print(
-        f"imported {rep.imported} samples{labels} for {rep.problems} problems into {rep.run}{made} [{rep.format}]",
+        f"imported {rep.imported} samples{labels} for {rep.problems} problems into {rep.run}{made} ({rep.format})",
         highlight=False,
+        markup=False,
     )
     if rep.bad:
-        shown = "; ".join(f"{n}: {why}" for n, why in rep.bad[:5])
-        err_console.print(f"skipped {len(rep.bad)} bad item(s): {shown}", highlight=False, soft_wrap=True)
+        shown = "; ".join(f"{rep.unit} {n}: {why}" for n, why in rep.bad[:5])
+        err_console.print(
+            f"skipped {len(rep.bad)} bad {rep.unit}(s): {shown}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 # == fit-scaling / select ===============================================================================

@@ -49,6 +49,7 @@ class ImportReport:
     labels: int = 0
     problems: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line or row number, why)
+    unit: str = "line"  # what the numbers in `bad` count: "line" (JSONL) or "row" (JSON list, Parquet)
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,9 @@ def import_file(
         used.add(idx)
         next_free[item.problem_id] = max(next_free.get(item.problem_id, 0), idx + 1)
         accepted[(where, nth)] = idx
+    report.unit = "line" if fmt == "jsonl" or detect_layout(path) == "lines" else "row"
     if report.bad and not skip_bad:
-        unit = "line" if fmt == "jsonl" or detect_layout(path) == "lines" else "row"
-        raise MonkeysError(_bad_message(path, report.bad, unit))
+        raise MonkeysError(_bad_message(path, report.bad, report.unit))
 
     # Pass 2: create the run if needed, then write the accepted samples (and labels) in shards.
     run = existing if existing is not None else make_run()
@@ -166,14 +167,14 @@ def _decode_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 yield lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield lineno, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                yield lineno, f"not valid JSON ({exc.msg} at column {exc.pos + 1})"
                 continue
             yield lineno, row if isinstance(row, dict) else "expected a JSON object"
 
