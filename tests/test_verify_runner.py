@@ -262,7 +262,8 @@ def test_real_sympy_hang_is_killed_at_the_limit(tmp_path: Path) -> None:
 
 
 def test_canaries_refuse_naming_the_problem_whose_gold_fails(tmp_path: Path) -> None:
-    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, toy_samples())
+    # a sample of an unknown problem would get an error verdict, but a refused run writes nothing at all
+    run = make_run(tmp_path / "r", {"p1": "a", "p2": "y"}, [*toy_samples(), ("zz", 0, "a")])
     LastWord.gold_override["p2"] = "answer wrong"
     with pytest.raises(MonkeysError, match=r"gold answer does not pass on 1 problem\(s\): p2 \(fail"):
         verify_run(run, cache=None)
@@ -294,6 +295,16 @@ def test_make_verifier_passes_only_options_the_factory_takes() -> None:
     assert none == {}
     with pytest.raises(MonkeysError, match="unknown verifier 'nope'"):
         make_verifier("nope", {})
+
+
+def test_samples_of_unknown_problems_get_error_verdicts(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r", {"p1": "a"}, [("p1", 0, "a"), ("zz", 0, "a")])
+    rep = verify_run(run, cache=None)
+    v = run.verdicts().set_index("problem_id")
+    assert (
+        rep.extract_errors == 1 and v.loc["zz", "verdict"] == "error" and "not among" in v.loc["zz", "detail"]
+    )
+    assert v.loc["p1", "verdict"] == "pass"
 
 
 def test_odd_completions_get_verdicts_not_crashes(tmp_path: Path) -> None:

@@ -174,7 +174,12 @@ class CheckPool:
             for slot in self._slots:
                 if slot.batch is None and queue:
                     slot.batch = queue.popleft()
-                    slot.conn.send((slot.batch.problem, list(slot.batch.items)))
+                    try:
+                        slot.conn.send((slot.batch.problem, list(slot.batch.items)))
+                    except OSError:  # the idle worker died (killed from outside): replace it, retry the batch
+                        queue.appendleft(slot.batch)
+                        self._replace(slot)
+                        continue
                     slot.started = time.monotonic()
             busy = [s for s in self._slots if s.batch is not None]
             now = time.monotonic()

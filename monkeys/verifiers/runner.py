@@ -125,7 +125,6 @@ def verify_run(
         sink = _Sink(table, name, report.version, cache, problems)
         done = _done_keys(table, name, report.version)
         groups, errors, report.samples, report.already_done = group_pending(run, verifier, problems, done)
-        sink.add_rows(errors)
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
         canaries = Canaries(verifier, [problems[p] for p in sorted(pending_problems)])
@@ -157,6 +156,7 @@ def verify_run(
                 resolved[id(g)] = verdict
                 sink.cache_only(g, verdict)
             canaries.enforce({g.problem_id + ":" + g.canary: resolved[id(g)] for g in todo if g.canary})
+            sink.add_rows(errors)  # only once the canaries allow writing anything
             rest = [g for g in todo if g.members and id(g) not in resolved]
             report.checks = len(rest) + len(first)
             bar = _progress(progress, sum(len(g.members) for g in todo if g.members), name)
