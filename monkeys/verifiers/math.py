@@ -9,7 +9,9 @@ that runs the check (see `pool.py`). Call `check` directly only where a hang is 
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -18,6 +20,7 @@ from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict
 from monkeys.verifiers.latex import MAX_ANSWER_CHARS, final_answer, normalize
 
+_INTEGER = re.compile(r"-?[0-9]{1,50}")
 GOLD_MEMO = 4096  # parsed references kept per process; a worker sees one problem's answers in a row
 
 
@@ -57,9 +60,17 @@ class MathVerifier:
         return f"So the answer is $\\boxed{{{problem.reference}}}$."
 
     def same_answer(self, problem: Problem, a: str, b: str) -> bool:
-        if normalize(a) == normalize(b):
+        """Equivalence of two answers, for majority vote. Runs SymPy in this process without a time limit;
+        parses are memoised, and two plain integers are compared without SymPy."""
+        na, nb = normalize(a), normalize(b)
+        if na == nb:
             return True
-        return self._equivalent(self._parse(normalize(a)), self._parse(normalize(b)))
+        if _INTEGER.fullmatch(na) and _INTEGER.fullmatch(nb):
+            return int(na) == int(nb)
+        try:
+            return self._equivalent(_parse_memo(na), _parse_memo(nb))
+        except Exception:  # an answer SymPy cannot compare is not the same answer
+            return False
 
     def warm_up(self) -> None:
         """One parse and comparison, so SymPy's and the LaTeX parser's lazy set-up happens before the first
@@ -114,3 +125,9 @@ class MathVerifier:
         if not gold or not pred:
             return False
         return bool(verify(gold, pred, timeout_seconds=None, raise_on_error=True))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parse_memo(answer: str) -> list[Any]:
+    """`MathVerifier._parse`, memoised: grouping compares each distinct answer with many others."""
+    return MathVerifier._parse(answer)
