@@ -17,8 +17,6 @@ interrupted import with `--skip-bad` fills in only what is missing).
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,13 @@ import pandas as pd
 import pyarrow as pa
 
 from monkeys.errors import MonkeysError
+from monkeys.sampler.import_formats import (
+    Item,
+    detect_format,
+    detect_layout,
+    read_jsonl,
+    read_monkey_business,
+)
 from monkeys.store import Run
 from monkeys.store.schema import SAMPLES, VERDICTS
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
@@ -50,14 +55,6 @@ class ImportReport:
     problems: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line or row number, why)
     unit: str = "line"  # what the numbers in `bad` count: "line" (JSONL) or "row" (JSON list, Parquet)
-
-
-@dataclass(frozen=True)
-class _Item:
-    problem_id: str
-    sample_index: int | None
-    text: str
-    label: bool | None
 
 
 def import_file(
@@ -84,8 +81,8 @@ def import_file(
     taken: dict[str, set[int]] = {pid: set(map(int, idx)) for pid, idx in stored.items()}
     next_free: dict[str, int] = {pid: (max(s) + 1 if s else 0) for pid, s in taken.items()}
 
-    def items() -> Iterator[tuple[int, _Item | str]]:
-        return _monkey_business(path, problems) if fmt == "monkey-business" else _jsonl(path)
+    def items() -> Iterator[tuple[int, Item | str]]:
+        return read_monkey_business(path, problems) if fmt == "monkey-business" else read_jsonl(path)
 
     # Pass 1: validate everything and fix every sample index; nothing is written yet.
     accepted: dict[tuple[int, int], int] = {}  # (line or row, item within it) -> sample index
@@ -141,146 +138,6 @@ def import_file(
     return report
 
 
-def detect_format(path: Path) -> str:
-    """`monkey-business` when the first record has `samples`, else `jsonl`."""
-    if path.suffix == ".parquet":
-        return "monkey-business"
-    with open(path, "rb") as fh:
-        head = fh.read(65536).lstrip()
-    if head.startswith(b"["):
-        return "monkey-business"
-    return "monkey-business" if re.search(rb'^\{[^\n]*"samples"\s*:', head) else "jsonl"
-
-
-def detect_layout(path: Path) -> str:
-    """`lines` for JSONL, `rows` for a JSON list or Parquet file."""
-    if path.suffix == ".parquet":
-        return "rows"
-    with open(path, "rb") as fh:
-        return "rows" if fh.read(4096).lstrip().startswith(b"[") else "lines"
-
-
-# -- readers: yield (line or row number, item) or (number, why it is bad) -------------------------------
-def _decode_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, f"not valid JSON ({exc.msg} at column {exc.pos + 1})"
-                continue
-            yield lineno, row if isinstance(row, dict) else "expected a JSON object"
-
-
-def _text_ok(text: Any) -> str | None:
-    """Why `text` cannot be stored as a sample, or None when it can."""
-    if not isinstance(text, str):
-        return f"text must be a string, not {type(text).__name__}"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "text holds a lone surrogate escape (\\ud800-\\udfff); it is not valid Unicode"
-    return None
-
-
-def _jsonl(path: Path) -> Iterator[tuple[int, _Item | str]]:
-    for lineno, row in _decode_lines(path):
-        if isinstance(row, str):
-            yield lineno, row
-            continue
-        missing = [k for k in ("problem_id", "text") if k not in row]
-        if missing:
-            yield lineno, f"missing field(s) {missing}; each line needs problem_id and text"
-            continue
-        why = _text_ok(row["text"])
-        if why:
-            yield lineno, why
-            continue
-        idx = row.get("sample_index")
-        if idx is not None and (not isinstance(idx, int) or isinstance(idx, bool) or idx < 0):
-            yield lineno, f"sample_index must be a whole number >= 0, got {idx!r}"
-            continue
-        label = row.get("is_correct")
-        if label is not None and not isinstance(label, bool):
-            yield lineno, f"is_correct must be true or false, got {label!r}"
-            continue
-        yield lineno, _Item(str(row["problem_id"]), idx, row["text"], label)
-
-
-def _mb_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        n = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=16):
-            for row in batch.to_pylist():
-                n += 1
-                yield n, row
-        return
-    if detect_layout(path) == "rows":
-        try:
-            rows = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MonkeysError(
-                f"{path} is not a valid JSON list ({exc}); fix the file or convert it to JSONL"
-            ) from None
-        for i, row in enumerate(rows, 1):
-            yield i, row if isinstance(row, dict) else "expected a JSON object"
-        return
-    yield from _decode_lines(path)
-
-
-def _monkey_business(path: Path, problems: dict[str, Problem]) -> Iterator[tuple[int, _Item | str]]:
-    for where, row in _mb_rows(path):
-        if isinstance(row, str):
-            yield where, row
-            continue
-        missing = [k for k in ("samples", "orig_dset_idx") if k not in row]
-        if missing:
-            yield where, f"missing field(s) {missing} of the monkey_business format"
-            continue
-        samples, labels = row["samples"], row.get("is_corrects")
-        if not isinstance(samples, list):
-            yield where, "samples must be a list of strings"
-            continue
-        if labels is not None and (not isinstance(labels, list) or len(labels) != len(samples)):
-            yield where, f"is_corrects must be a list as long as samples ({len(samples)})"
-            continue
-        pid = str(row["orig_dset_idx"])
-        question = row.get("question")
-        if isinstance(question, str) and pid in problems and not _same_question(question, problems[pid]):
-            yield (
-                where,
-                f"question does not match problem {pid} of the task (orig_dset_idx → problem id); is --task right?",
-            )
-            continue
-        for i, text in enumerate(samples):
-            why = _text_ok(text)
-            label = labels[i] if labels is not None else None
-            if why:
-                yield where, f"sample {i}: {why}"
-            elif label is not None and not isinstance(label, bool):
-                yield where, f"sample {i}: is_corrects entries must be true or false, got {label!r}"
-            else:
-                yield where, _Item(pid, i, text, label)
-
-
-def _squash(s: str) -> str:
-    return " ".join(s.split())
-
-
-def _same_question(question: str, problem: Problem) -> bool:
-    q = _squash(question)
-    return q in _squash(problem.prompt) or q == _squash(str(problem.fields.get("question", "")))
-
-
 # -- writing -------------------------------------------------------------------------------------------
 def samples_table(pids: Sequence[str], idxs: Sequence[int], texts: Sequence[str]) -> pa.Table:
     """Rows for the run's `samples` table from texts alone (token counts and seeds unknown)."""
@@ -312,7 +169,7 @@ class _Writer:
     def size(self) -> int:
         return len(self.rows)
 
-    def add(self, item: _Item, idx: int) -> None:
+    def add(self, item: Item, idx: int) -> None:
         self.rows.append((item.problem_id, idx, item.text))
         self.problems.add(item.problem_id)
         if item.label is not None:
