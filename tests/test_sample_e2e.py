@@ -64,7 +64,8 @@ def test_sample_two_problems_eight_samples(tmp_path: Path, data_dir: str) -> Non
     # a sample that ran to the token limit has exactly max_tokens tokens
     assert (df.loc[df.finish_reason == "length", "completion_tokens"] == 48).all()
     assert df["cumulative_logprob"].notna().all() and (df["cumulative_logprob"] <= 0).all()
-    assert df["text"].str.len().gt(0).all()
+    # an empty text is only possible when the model ended at once (end-of-sequence as first token)
+    assert (df["text"].str.len().gt(0) | df["completion_tokens"].le(1)).all()
     assert df["text"].nunique() > 4  # temperature 0.6 gives different samples
     # seeds: request seed = base(problem) + first sample index of the request
     for _, row in df.iterrows():

