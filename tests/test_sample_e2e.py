@@ -77,7 +77,7 @@ def test_sample_two_problems_eight_samples(tmp_path: Path, data_dir: str) -> Non
         "temperature": 0.6,
         "top_p": 1.0,
         "max_tokens": 48,
-        "stop": ["\n\nQuestion:", "\nQuestion:"],
+        "stop": ["\n\n", "\nQuestion:"],
     }
     # rerunning the same command is a no-op that reports the run complete
     again = run_cli(sample_cmd(run_dir, 8, data_dir))

@@ -25,7 +25,9 @@ def format_exemplar(question: str, answer: str) -> str:
 class GSM8K:
     name = "gsm8k"
     default_verifier = "gsm8k"
-    stop = ("\n\nQuestion:", "\nQuestion:")
+    # Answers are single-spaced and exemplars end with a blank line, so a blank line ends the answer; it also
+    # cuts off small models that ramble on with a made-up next problem.
+    stop = ("\n\n", "\nQuestion:")
 
     def load(self, options: TaskOptions) -> list[Problem]:
         test = load_rows(options.data_dir, "gsm8k/test.jsonl", "openai/gsm8k", "test", "main")
