@@ -194,6 +194,12 @@ def verify(
         r, verifier, options, workers=workers, timeout=timeout, cache=cache, progress=console.is_terminal
     )
     s = summarize(r, rep.verifier)
+    if rep.without_gold:
+        err_console.print(
+            f"note: {rep.without_gold} problem(s) have no gold completion (e.g. no Python 3 reference), "
+            "so only their empty-completion canary ran",
+            highlight=False,
+        )
     console.print(
         f"verify {rep.verifier} v{rep.version}: {rep.samples} samples, {rep.already_done} already verified, "
         f"{rep.verified} verified now ({rep.distinct} distinct answers, {rep.cache_hits} of them from the cache; "

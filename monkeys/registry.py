@@ -33,10 +33,13 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         return name in self._factories
 
-    def create(self, name: str, **kwargs: object) -> T:
+    def factory(self, name: str) -> Callable[..., T]:
+        """The factory registered as `name`; unknown names raise a one-line error listing the known ones."""
         try:
-            factory = self._factories[name]
+            return self._factories[name]
         except KeyError:
             known = ", ".join(self.names()) or "none"
             raise MonkeysError(f"unknown {self.kind} {name!r}; choose one of: {known}") from None
-        return factory(**kwargs)
+
+    def create(self, name: str, **kwargs: object) -> T:
+        return self.factory(name)(**kwargs)

@@ -25,6 +25,7 @@ class Canaries:
     def __init__(self, verifier: Verifier, problems: Sequence[Problem]) -> None:
         self.verifier = verifier
         self.problems = list(problems)
+        self.without_gold: list[str] = []  # problems whose gold canary was skipped (no gold completion)
 
     def groups(self) -> dict[tuple[str, Any], Group]:
         """Check groups (keyed like the runner's dedup groups) for every gold and empty completion."""
@@ -36,8 +37,14 @@ class Canaries:
                 f"verifier {v.name} has no gold_completion, so its canaries cannot run; fix the verifier"
             )
         out: dict[tuple[str, Any], Group] = {}
+        self.without_gold = []
         for p in self.problems:
-            for kind, text in (("gold", v.gold_completion(p)), ("empty", "")):
+            gold = v.gold_completion(p)
+            if not gold:  # e.g. a CodeContests problem with no Python 3 solution: nothing to check it with
+                self.without_gold.append(p.problem_id)
+            for kind, text in (("gold", gold), ("empty", "")):
+                if kind == "gold" and not gold:
+                    continue
                 x = v.extract(p, text)
                 out[group_key(p.problem_id, x, text)] = Group(p.problem_id, x, text, canary=kind)
         return out

@@ -58,13 +58,12 @@ class VerifyReport:
     extract_errors: int = 0
     kills: int = 0  # workers killed (timeouts, crashes)
     seconds: float = 0.0
+    without_gold: int = 0  # problems whose gold canary was skipped: they have no gold completion
 
 
 def make_verifier(name: str, options: dict[str, Any]) -> tuple[Verifier, dict[str, Any]]:
     """Build verifier `name`, passing only the options its factory accepts (all of them if it takes **kw)."""
-    if name not in VERIFIERS:
-        VERIFIERS.create(name)  # raises the one-line error listing the known verifiers
-    factory = VERIFIERS._factories[name]  # the registry has no public lookup of a factory
+    factory = VERIFIERS.factory(name)  # an unknown name raises the one-line error listing the known ones
     params = inspect.signature(factory).parameters
     takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     chosen = {k: v for k, v in options.items() if v is not None and (takes_all or k in params)}
@@ -128,7 +127,9 @@ def verify_run(
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
         canaries = Canaries(verifier, [problems[p] for p in sorted(pending_problems)])
-        for key, g in canaries.groups().items():
+        canary_groups = canaries.groups()
+        report.without_gold = len(canaries.without_gold)
+        for key, g in canary_groups.items():
             if key in groups:
                 groups[key].canary = g.canary
             else:
