@@ -91,33 +91,45 @@ def test_sample_two_problems_eight_samples(tmp_path: Path, data_dir: str) -> Non
     assert len(Run.open(run_dir).samples()) == 16
 
 
-def test_sigkill_mid_run_then_resume_gives_exactly_k_unique(tmp_path: Path, data_dir: str) -> None:
-    run_dir = tmp_path / "r"
-    k = 40
+def start_and_signal(cmd: list[str], shards: Path, min_shards: int, sig: int) -> subprocess.Popen[str]:
+    """Start `cmd`, wait until `min_shards` sample shards exist, then send `sig` to its process group."""
     proc = subprocess.Popen(
-        sample_cmd(run_dir, k, data_dir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
-    shards = run_dir / "samples"
     deadline = time.monotonic() + 900
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if shards.is_dir() and len(list(shards.glob("*.parquet"))) >= 2:
+            if shards.is_dir() and len(list(shards.glob("*.parquet"))) >= min_shards:
                 break
             time.sleep(0.2)
-        assert proc.poll() is None, "sampling finished before it could be killed; raise k"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
+        assert proc.poll() is None, "sampling finished before it could be interrupted; raise k"
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    time.sleep(1)  # let the engine's orphaned workers notice their parent is gone
+            proc.wait()
+    return proc
+
+
+def test_ctrl_c_then_sigkill_then_resume_gives_exactly_k_unique(tmp_path: Path, data_dir: str) -> None:
+    run_dir = tmp_path / "r"
+    shards = run_dir / "samples"
+    k = 40
+    cmd = sample_cmd(run_dir, k, data_dir)
+    # Ctrl-C: finished requests are flushed, the message says how to resume, exit code 2, no traceback
+    proc = start_and_signal(cmd, shards, 1, signal.SIGINT)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 2, err[-2000:]
+    assert "interrupted; finished samples are stored" in err and "Traceback" not in err
+    after_int = Run.open(run_dir).samples()
+    assert 0 < len(after_int) < 2 * k and len(after_int) % 4 == 0
+    # kill -9 at some later moment: only whole requests are ever stored
+    start_and_signal(cmd, shards, len(list(shards.glob("*.parquet"))) + 1, signal.SIGKILL)
     before = Run.open(run_dir).samples()
-    assert 0 < len(before) < 2 * k
-    assert len(before) % 4 == 0  # only whole requests of n=4 are ever stored
-    run_cli(sample_cmd(run_dir, k, data_dir))
+    assert len(after_int) <= len(before) < 2 * k
+    assert len(before) % 4 == 0
+    run_cli(cmd)
     after = Run.open(run_dir).samples()
     assert len(after) == 2 * k
     assert not after.duplicated(["problem_id", "sample_index"]).any()
