@@ -31,6 +31,7 @@ from bench.report import write_section  # noqa: E402
 from monkeys.errors import MonkeysError  # noqa: E402
 from monkeys.sampler.base import Completion, Request, SamplingParams  # noqa: E402
 from monkeys.sampler.loop import SampleConfig, sample  # noqa: E402
+from monkeys.sampler.schedule import seed_base  # noqa: E402
 from monkeys.sampler.vllm_engine import VLLMEngine  # noqa: E402
 from monkeys.store import Run  # noqa: E402
 from monkeys.tasks import TASKS, TaskOptions  # noqa: E402
@@ -99,7 +100,9 @@ def main() -> None:
     startup = time.monotonic() - t
     llm = engine.llm
 
-    def timed(label: str, fn: Any) -> None:
+    def timed(label: str, fn: Any, cache: Any = None) -> None:
+        # every variant starts from an empty prefix cache, so each pays for its prompts' prefill once
+        (cache or llm).reset_prefix_cache()
         t0 = time.monotonic()
         samples, tokens = fn()
         dt = time.monotonic() - t0
@@ -118,18 +121,25 @@ def main() -> None:
         report = sample(str(tmp / name), cfg, lambda: Borrowed(engine))
         return report.stored, report.generated_tokens
 
+    # Every variant asks for the same samples: sample i of a problem has seed base(problem) + i whatever the
+    # request shape (vLLM seeds the j-th sample of a request with seed s as s + j), so workloads match.
     def bare() -> tuple[int, int]:
         prompts, sps = [], []
         for p in problems:
             for start in range(0, args.k, args.chunk):
                 prompts.append(p.prompt)
-                sps.append(vllm_params(params, min(args.chunk, args.k - start), 10_000 + start))
+                n = min(args.chunk, args.k - start)
+                sps.append(vllm_params(params, n, seed_base(0, p.problem_id) + start))
         return count(llm.generate(prompts, sps, use_tqdm=False))
 
     def clones(which: Any) -> Any:
         def go() -> tuple[int, int]:
             prompts = [p.prompt for p in problems for _ in range(args.k)]
-            sps = [vllm_params(params, 1, 20_000 + i) for i in range(len(prompts))]
+            sps = [
+                vllm_params(params, 1, seed_base(0, p.problem_id) + i)
+                for p in problems
+                for i in range(args.k)
+            ]
             return count(which.generate(prompts, sps, use_tqdm=False))
 
         return go
@@ -138,9 +148,8 @@ def main() -> None:
         total = (0, 0)
         for p in problems:
             for start in range(0, args.k, 2):
-                s, tk = count(
-                    llm.generate([p.prompt], [vllm_params(params, 2, 30_000 + start)], use_tqdm=False)
-                )
+                sp = vllm_params(params, 2, seed_base(0, p.problem_id) + start)
+                s, tk = count(llm.generate([p.prompt], [sp], use_tqdm=False))
                 total = (total[0] + s, total[1] + tk)
         return total
 
@@ -152,6 +161,7 @@ def main() -> None:
     for k in (16, 64, 256):
         if k > 4 * args.k:
             break
+        llm.reset_prefix_cache()
         t0 = time.monotonic()
         s, _ = ours(k, f"sweep-{k}")
         sweep.append((k, s / (time.monotonic() - t0)))
@@ -176,7 +186,7 @@ def main() -> None:
     gc.collect()
     off = VLLMEngine(enable_prefix_caching=False)
     off.llm.generate(["Hello"], vllm_params(params, 1, 0), use_tqdm=False)
-    timed("(c) n=1 clones, prefix caching off (EvalPlus-style)", clones(off.llm))
+    timed("(c) n=1 clones, prefix caching off (EvalPlus-style)", clones(off.llm), off.llm)
     rss_mb = max(rss_mb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     by = {label[:4].strip(): samples / dt for label, samples, _, dt in rows}
@@ -195,8 +205,8 @@ def main() -> None:
         "samples/s of `monkeys sample` as k grows (same problems): "
         + ", ".join(f"k={k}: {v:.2f}" for k, v in sweep),
         "",
-        f"Engine start-up {startup:.0f} s (not in the figures above). Peak RSS of this process {rss_mb:.0f} MB (the engine's "
-        f"worker processes are separate). Stored samples take {bytes_per_sample:.0f} bytes each on disk "
+        f"Engine start-up {startup:.0f} s (not in the figures above). Peak RSS {rss_mb:.0f} MB (on the CPU the engine "
+        f"runs inside this process: model, KV cache and all). Stored samples take {bytes_per_sample:.0f} bytes each on disk "
         f"(zstd Parquet; mean completion {mean_chars:.0f} characters).",
         "",
         f"Reproducibility: a run interrupted after its first request and resumed matches the uninterrupted run "
