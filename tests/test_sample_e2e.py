@@ -94,7 +94,13 @@ def test_sample_two_problems_eight_samples(tmp_path: Path, data_dir: str) -> Non
 def start_and_signal(cmd: list[str], shards: Path, min_shards: int, sig: int) -> subprocess.Popen[str]:
     """Start `cmd`, wait until `min_shards` sample shards exist, then send `sig` to its process group."""
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # a test run started in the background inherits an ignored SIGINT; give the child a real Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 900
     try:
