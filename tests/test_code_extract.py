@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monkeys.verifiers.code_extract import extract_python, fenced_blocks, humaneval_program
+from monkeys.verifiers.code.extract import extract_python, fenced_blocks, humaneval_program
 
 
 def test_fenced_python_block_is_taken_from_prose() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from monkeys.errors import MonkeysError
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.code_stdio import StdioVerifier, outputs_match, tokens_match
+from monkeys.verifiers.code.stdio import StdioVerifier, outputs_match, tokens_match
 from tests.test_sandbox_isolation import sandbox_tools  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox_tools")
@@ -152,7 +152,7 @@ def test_time_limit_is_the_problems_own_and_timeout_fills_in_when_missing() -> N
 
 def test_repeat_borderline_reports_flaky_verdicts_by_majority() -> None:
     """A test double for the sandbox runs: timeout, pass, timeout -> timeout, reported as flaky."""
-    from monkeys.verifiers.code_base import Judged
+    from monkeys.verifiers.code.base import Judged
 
     class Scripted(StdioVerifier):
         outcomes = ["timeout", "pass", "timeout"]

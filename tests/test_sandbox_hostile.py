@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.code_python_tests import PythonTestsVerifier
-from monkeys.verifiers.code_stdio import StdioVerifier
+from monkeys.verifiers.code.python_tests import PythonTestsVerifier
+from monkeys.verifiers.code.stdio import StdioVerifier
 from tests.test_sandbox_isolation import backend, docker_engine, sandbox_tools, sandbox_uid_processes  # noqa: F401
 
 GOOD = "def f(x):\n    return 2 * x\n"

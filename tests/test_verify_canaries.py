@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.canaries import Canaries
-from monkeys.verifiers.gsm8k import GSM8KVerifier
+from monkeys.verifiers.answer.gsm8k import GSM8KVerifier
+from monkeys.verifiers.stage.canaries import Canaries
 
 
 class NoGoldFor(GSM8KVerifier):

@@ -218,7 +218,7 @@ def test_sample_with_embedded_model_then_verify_prints_coverage_of_the_verdicts(
         assert result["coverage"][str(k)] == pytest.approx(direct, abs=1e-12)
         assert printed[str(k)] == pytest.approx(direct, abs=5e-5)
     # every verdict's answer is what the verifier extracts from the stored text
-    from monkeys.verifiers.gsm8k import extract_number
+    from monkeys.verifiers.answer.gsm8k import extract_number
 
     texts = run.samples().set_index(["problem_id", "sample_index"])["text"]
     for row in v.itertuples():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.gsm8k import GSM8KVerifier, canonical_number, extract_number
+from monkeys.verifiers.answer.gsm8k import GSM8KVerifier, canonical_number, extract_number
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from monkeys.analysis.verify_summary import summarize
 from monkeys.errors import MonkeysError
-from monkeys.sampler.imports import IMPORTED, import_file
 from monkeys.store import Run
-from monkeys.verifiers.runner import verify_run
-from monkeys.verifiers.summary import summarize
+from monkeys.store.ingest import IMPORTED, import_file
+from monkeys.verifiers.stage.runner import verify_run
 
 
 @pytest.fixture(scope="module")

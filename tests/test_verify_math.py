@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.grouping import group_answers
-from monkeys.verifiers.latex import final_answer, last_boxed, normalize
-from monkeys.verifiers.math import MathVerifier, extract_answer
+from monkeys.verifiers.answer.grouping import group_answers
+from monkeys.verifiers.answer.latex import final_answer, last_boxed, normalize
+from monkeys.verifiers.answer.math import MathVerifier, extract_answer
 
 EXTRACTIONS = [
     ("The answer is $\\boxed{5}$.", "5"),

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from monkeys.errors import MonkeysError
-from monkeys.sampler.imports import samples_table
 from monkeys.store import Run
+from monkeys.store.ingest import samples_table
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict
-from monkeys.verifiers.cache import VerdictCache
-from monkeys.verifiers.runner import make_verifier, verify_run
+from monkeys.verifiers.stage.cache import VerdictCache
+from monkeys.verifiers.stage.runner import make_verifier, verify_run
 
 
 # -- test doubles (registered at import, so worker processes that import this module find them too) -----

@@ -1,6 +1,6 @@
 """Answers, correctness and scores of a run's samples, grouped into votes for selection methods.
 
-Answers are grouped by the verifier's own equivalence (`monkeys.verifiers.grouping.group_answers`), so
+Answers are grouped by the verifier's own equivalence (`monkeys.verifiers.answer.grouping.group_answers`), so
 `1/2`, `0.5` and `\\frac12` are one vote. When the verifier cannot be built (e.g. labels imported under
 their own name) or has no grouping, answers are grouped by exact string, and the report says so.
 """
@@ -29,16 +29,19 @@ def _grouper(run: Any, verifier: str) -> tuple[Any, str]:
     """A function (problem_id, answers) -> labels, and a description of how answers are grouped."""
     try:
         import monkeys.verifiers  # noqa: F401  (registers the built-in verifiers)
+        from monkeys.verifiers.answer.grouping import group_answers
         from monkeys.verifiers.base import VERIFIERS
-        from monkeys.verifiers.grouping import group_answers
     except ImportError:
-        return None, "exact string of the extracted answer (monkeys.verifiers.grouping is not available)"
+        return (
+            None,
+            "exact string of the extracted answer (monkeys.verifiers.answer.grouping is not available)",
+        )
     if verifier not in VERIFIERS:
         return (
             None,
             f"exact string of the extracted answer (no verifier named {verifier!r} to judge equivalence)",
         )
-    from monkeys.tasks.base import Problem
+    from monkeys.records import Problem
 
     checker = VERIFIERS.create(verifier)
     table = run.problems()

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Protocol
 
 from monkeys.errors import MonkeysError
+from monkeys.records import Problem
 from monkeys.registry import Registry
-
-Scalar = Union[str, int, float, bool, None]  # noqa: UP007  (a runtime alias; `|` needs 3.10 objects)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem. `fields` holds task-specific scalars (subject, level, entry_point, tests as JSON...)."""
-
-    problem_id: str
-    prompt: str
-    reference: str
-    fields: Mapping[str, Scalar] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

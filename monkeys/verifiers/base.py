@@ -6,27 +6,10 @@ never `pass`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
+from monkeys.records import Problem, Verdict, VerdictValue
 from monkeys.registry import Registry
-from monkeys.tasks.base import Problem
-
-VerdictValue = Literal["pass", "fail", "timeout", "error"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The grade of one completion. Field names match the store's `verdicts` columns."""
-
-    verdict: VerdictValue
-    answer: str | None = None  # the extracted final answer (or program), when there is one
-    detail: str = ""  # a short reason: "no answer found", "wrong answer on test 3", the exception...
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "pass"
 
 
 class Verifier(Protocol):
@@ -39,3 +22,5 @@ class Verifier(Protocol):
 
 
 VERIFIERS: Registry[Verifier] = Registry("verifier")
+
+__all__ = ["VERIFIERS", "Problem", "Verdict", "VerdictValue", "Verifier"]

@@ -24,7 +24,7 @@ from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, S
 
 DEFAULT_HOST = "unix:///run/monkeys-docker.sock"
 DEFAULT_IMAGE = "monkeys-sandbox:bookworm"
-LABEL = "monkeys.sandbox"
+LABEL = "monkeys.verifiers.sandbox"
 OWNER = "monkeys.owner"  # "<hostname>:<pid>" of the process that made the container
 REAPER = (
     "import os, signal\n"

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 from monkeys.verifiers.base import Verdict, VerdictValue
 from monkeys.verifiers.sandbox import SANDBOXES, Job, RunResult, SandboxPool
 from monkeys.verifiers.sandbox.unsafe import warn_unsafe

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 
 
 class AnswerVerifier(Protocol):

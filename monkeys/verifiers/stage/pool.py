@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 from monkeys.verifiers.base import Verdict
 
 STARTUP_LIMIT = 120.0  # seconds for a worker to build its verifier

@@ -18,9 +18,9 @@ import time
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
+from monkeys.verifiers.answer.latex import last_boxed
 from monkeys.verifiers.base import VERIFIERS, Verdict
-from monkeys.verifiers.latex import last_boxed
 
 # ASCII digits and whitespace only, and the three usual spellings of "answer": Unicode look-alikes
 # (Arabic-Indic digits, the long s that case-folds to "s") are not answers.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import Problem
+from monkeys.records import Problem
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,14 @@ import pandas as pd
 import pyarrow as pa
 
 from monkeys.errors import MonkeysError
-from monkeys.sampler.import_formats import (
+from monkeys.store import Run
+from monkeys.store.ingest_formats import (
     Item,
     detect_format,
     detect_layout,
     read_jsonl,
     read_monkey_business,
 )
-from monkeys.store import Run
 from monkeys.store.schema import SAMPLES, VERDICTS
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 

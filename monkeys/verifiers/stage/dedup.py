@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from monkeys.records import Problem
 from monkeys.store import Run
-from monkeys.tasks.base import Problem
 from monkeys.verifiers.base import Verdict, Verifier
 
 

@@ -1,0 +1,188 @@
+"""`monkeys fit-scaling` and `monkeys select`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monkeys.cli.app import app, console
+from monkeys.errors import MonkeysError
+
+# == fit-scaling / select ===============================================================================
+
+
+def _fmt(x: object, spec: str = ".4f") -> str:
+    return "-" if x is None or x != x else format(x, spec)  # None and nan print as "-"
+
+
+@app.command("fit-scaling")
+def fit_scaling(
+    run: Annotated[
+        Path | None, typer.Option("--run", help="run directory (counts from its verdicts)")
+    ] = None,
+    outcomes: Annotated[
+        Path | None,
+        typer.Option("--outcomes", help="CSV of counts: [config,] problem, num_samples, num_correct"),
+    ] = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", help="only this config of --outcomes (repeatable)")
+    ] = None,
+    verifier: Annotated[
+        str | None, typer.Option("--verifier", help="verdicts of this verifier (default: the task's)")
+    ] = None,
+    extrapolate: Annotated[
+        int | None,
+        typer.Option("--extrapolate", help="predict coverage at this k, with intervals, from each law"),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="write a PNG of coverage and the fitted laws")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write every number as JSON here")] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="write coverage and fitted curves as CSV here")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="bootstrap resamples of the problems")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the bootstrap and back-tests")] = 0,
+) -> None:
+    """Coverage curves (unbiased pass@k), scaling-law fits and extrapolation, from a run or an outcomes table."""
+    from monkeys.analysis.outcomes import read_outcomes, run_counts
+    from monkeys.analysis.report import fit_scaling as analyse
+    from monkeys.analysis.report import write_csv, write_json
+
+    if (run is None) == (outcomes is None):
+        raise MonkeysError("pass exactly one of --run DIR or --outcomes FILE.csv")
+    if run is not None:
+        from monkeys.store import Run
+
+        counts = run_counts(Run.open(run), verifier)
+        by_config, source = {counts.name: counts}, str(run)
+    else:
+        by_config, source = read_outcomes(outcomes, config), str(outcomes)
+    doc, curves, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
+    for name, e in doc["configs"].items():
+        n = e["samples_per_problem"]
+        f = e["fits"]
+        pl, nl, d = f["power_law"], f["neg_log_power_law"], f["distributional"]
+        console.print(
+            f"[bold]{name}[/]: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}"
+            + (f", k={n} {e['coverage'][str(n)]:.4f}" if n > 1 else "")
+            + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"  power law  log c = a k^b     a={_fmt(pl.get('a'))} b={_fmt(pl.get('b'))}  "
+            f"err {_fmt(pl['err_mean'])} +- {_fmt(pl['err_std'])}\n"
+            f"  -log c = A k^-B              A={_fmt(nl.get('A'))} B={_fmt(nl.get('B'))}  "
+            f"err {_fmt(nl['err_mean'])} +- {_fmt(nl['err_std'])}\n"
+            f"  distributional ({d['model']})  alpha={_fmt(d.get('alpha'))} beta={_fmt(d.get('beta'))}"
+            + (f" scale={_fmt(d.get('scale'))}" if "scale" in d else "")
+            + f"  err {_fmt(d['err_mean'])} +- {_fmt(d['err_std'])}; tail exponent {_fmt(d.get('tail_exponent'), '.3f')},"
+            f" window exponent {_fmt(d.get('window_exponent'), '.3f')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for m in ("power_law", "neg_log_power_law", "distributional"):
+            if "degenerate" in f[m]:
+                console.print(f"  {m}: not fitted, {f[m]['degenerate']}", highlight=False, soft_wrap=True)
+        ex = e.get("extrapolation")
+        if ex:
+            parts = []
+            for m in ("power_law", "neg_log_power_law", "distributional"):
+                v = ex[m]
+                parts.append(f"{m} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
+            console.print(f"  coverage at k={ex['k']}: " + "; ".join(parts), highlight=False, soft_wrap=True)
+            console.print(
+                f"  recommended: {ex['recommended']} ({ex['reason']})", highlight=False, soft_wrap=True
+            )
+    if json_out is not None:
+        write_json(json_out, doc)
+    if csv is not None:
+        write_csv(csv, curves)
+    if plot is not None:
+        from monkeys.analysis.plots import plot_fit_scaling
+
+        plot_fit_scaling(curves, plot, {k: v.get("extrapolation") for k, v in doc["configs"].items()})
+
+
+@app.command("select")
+def select(
+    run: Annotated[Path, typer.Option("--run", help="run directory with verdicts")],
+    verifier: Annotated[
+        str | None, typer.Option("--verifier", help="verdicts of this verifier (default: the task's)")
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="majority | best-of-k | weighted | all")] = "all",
+    subsets: Annotated[
+        int, typer.Option("--subsets", help="random subsets per k (the paper's protocol: 100)")
+    ] = 100,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="write a PNG of the methods against coverage")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write every number as JSON here")] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="write the curves for every k as CSV here")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the random subsets")] = 0,
+) -> None:
+    """How often majority vote, best-of-k and score-weighted vote pick a correct answer, against coverage."""
+    from monkeys.analysis.outcomes import run_name
+    from monkeys.analysis.report import select as analyse
+    from monkeys.analysis.report import write_csv, write_json
+    from monkeys.analysis.votes import run_votes
+    from monkeys.store import Run
+
+    r = Run.open(run)
+    votes, info = run_votes(r, verifier)
+    names = {"majority": ["majority"], "best-of-k": ["best_of_k"], "weighted": ["weighted_majority"]}
+    if method == "all":
+        methods = ["majority"] + (["best_of_k", "weighted_majority"] if info["scorers"] else [])
+    elif method in names:
+        methods = names[method]
+    else:
+        raise MonkeysError(f"unknown --method {method!r}; choose majority, best-of-k, weighted or all")
+    doc, table = analyse(votes, info, methods, subsets, seed, run_name(r))
+    console.print(
+        f"{doc['run']}: {doc['problems']} problems x {doc['samples_per_problem']} samples; verifier {doc['verifier']}; "
+        f"answers grouped by {doc['grouping']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    keys = [m for m in doc["methods"] if "skipped" not in doc["methods"][m]]
+    console.print("  all subsets (random-subset mean +- std), by k:", highlight=False)
+    console.print(
+        f"  {'k':<7}{'coverage':<10}" + "".join(f"{m:<34}" for m in keys),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+    for k, c in doc["coverage"].items():
+        cells = []
+        for m in keys:
+            e = doc["methods"][m]
+            val = (e["all_subsets"] or e["subsets_mean"])[k]
+            cells.append(
+                f"{_fmt(val)} ({_fmt(e['subsets_mean'][k])} +- {_fmt(e['subsets_std'][k], '.3f')})".ljust(34)
+            )
+        console.print(f"  {k:<7}{c:<10.4f}" + "".join(cells), highlight=False, soft_wrap=True, markup=False)
+    for m in doc["methods"]:
+        e = doc["methods"][m]
+        if "skipped" in e:
+            console.print(f"  {m}: skipped, {e['skipped']}", highlight=False, markup=False)
+        else:
+            console.print(
+                f"  {m}: {e['all_subsets_estimator']}; plateaus from k={e['plateau_k']} "
+                f"(coverage: k={doc['coverage_plateau_k']})",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+    if json_out is not None:
+        write_json(json_out, doc)
+    if csv is not None:
+        write_csv(csv, table)
+    if plot is not None:
+        from monkeys.analysis.plots import plot_selection
+
+        plot_selection(table, plot, doc["run"])

@@ -1,0 +1,15 @@
+"""The typer app and the consoles every command module prints through."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Repeated sampling: sample, verify, fit scaling laws."
+)
+# Piped output (logs, tests, CI) keeps whole lines instead of rich's 80-column wrapping.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)

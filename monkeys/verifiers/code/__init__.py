@@ -1,0 +1,1 @@
+"""Code verifiers: programs run against tests inside a sandbox (`python-tests`, `stdio`)."""
