@@ -33,9 +33,13 @@ def sample(
         None, "--data-dir", help="local data (like shared/data); default: MONKEYS_DATA_DIR or the hub"
     ),
     data: str | None = typer.Option(None, "--data", help="the jsonl task's problems file"),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    top_p: float | None = typer.Option(None, "--top-p"),
-    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    temperature: float | None = typer.Option(
+        None, "--temperature", help="sampling temperature (default 0.6)"
+    ),
+    top_p: float | None = typer.Option(None, "--top-p", help="nucleus sampling mass (default 1.0: off)"),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", help="new tokens per sample at most (default 512)"
+    ),
     n_shot: int | None = typer.Option(None, "--n-shot", help="few-shot exemplars per prompt (default 5)"),
     seed: int = typer.Option(0, "--seed", help="run seed: fixes few-shot choices and every sample's seed"),
     chunk_size: int = typer.Option(64, "--chunk-size", help="samples per request (n)"),
@@ -43,6 +47,9 @@ def sample(
     engine: str = typer.Option("vllm", "--engine"),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="show vLLM's and torch's own messages here instead of in <run>/logs/"
     ),
 ) -> None:
     """Draw k completions per problem and store them; rerun the same command to resume."""
@@ -90,7 +97,14 @@ def sample(
     if params.temperature < 0 or not 0 < params.top_p <= 1 or params.max_tokens < 1:
         raise MonkeysError("need --temperature >= 0, 0 < --top-p <= 1 and --max-tokens >= 1")
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
-    report = run_sampling(run_dir, config, lambda: ENGINES.create(engine, model=model), console=err_console)
+    report = run_sampling(
+        run_dir,
+        config,
+        lambda: ENGINES.create(engine, model=model),
+        console=err_console,
+        verbose=verbose,
+        consoles=(console,),
+    )
     console.print(
         f"[bold]{report.run.path}[/]: {report.total} samples stored "
         f"({report.stored} new in {report.seconds:.1f}s, {report.generated_tokens} tokens generated)"
