@@ -50,15 +50,44 @@ class Task(Protocol):
 TASKS: Registry[Task] = Registry("task")
 
 
+def checkout_data_dir() -> Path | None:
+    """`shared/data` beside the checkout monkeys runs from (`<checkout>/../shared/data`), if it exists."""
+    here = Path(__file__).resolve().parents[2]  # monkeys/tasks/base.py -> the checkout
+    candidate = here.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
 def resolve_data_dir(data_dir: str | None) -> Path | None:
-    """`--data-dir`, else MONKEYS_DATA_DIR, else None (load from the hub)."""
+    """`--data-dir`, else MONKEYS_DATA_DIR, else `shared/data` beside the checkout, else None (the hub)."""
     chosen = data_dir or os.environ.get("MONKEYS_DATA_DIR")
     if not chosen:
-        return None
+        return checkout_data_dir()
     p = Path(chosen).expanduser()
     if not p.is_dir():
         raise MonkeysError(f"data directory {p} does not exist; fix --data-dir or MONKEYS_DATA_DIR")
     return p
+
+
+def ensure_hub_reachable(what: str, timeout: float = 3.0) -> None:
+    """Fail in one line, within `timeout`, when the Hugging Face hub cannot be reached (instead of the
+    hub client's minute of retries). Skipped when the hub is set offline (then the local cache serves)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or os.environ.get(
+        "HF_DATASETS_OFFLINE", ""
+    ).lower() in ("1", "true", "yes"):
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise MonkeysError(
+            f"cannot reach the Hugging Face hub at {host}:{port} ({exc.strerror or exc}) to load {what}; "
+            "pass --data-dir with a local copy (laid out like shared/data) or set MONKEYS_DATA_DIR"
+        ) from None
 
 
 def select(problems: Sequence[Problem], options: TaskOptions) -> list[Problem]:
