@@ -33,6 +33,12 @@ def sample(
         None, "--data-dir", help="local data (like shared/data); default: MONKEYS_DATA_DIR or the hub"
     ),
     data: str | None = typer.Option(None, "--data", help="the jsonl task's problems file"),
+    instruction: str | None = typer.Option(
+        None, "--instruction", help="jsonl task: text put before every prompt (a row's own wins)"
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="jsonl task: prompt template with {prompt}, or `chat` for the model's own"
+    ),
     temperature: float | None = typer.Option(
         None, "--temperature", help="sampling temperature (default 0.6)"
     ),
@@ -65,6 +71,10 @@ def sample(
         raise MonkeysError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES.names())}")
     if task not in TASKS:
         raise MonkeysError(f"unknown task {task!r}; choose one of: {', '.join(TASKS.names())}")
+    if (instruction is not None or template is not None) and task != "jsonl":
+        raise MonkeysError(
+            f"--instruction and --template are for the jsonl task; task {task} builds its own prompts"
+        )
     chosen = dict(PRESETS.get(preset or "", {}))
     for key, value in (
         ("temperature", temperature),
@@ -86,6 +96,8 @@ def sample(
         problem_ids=tuple(x.strip() for x in problems.split(",") if x.strip()) if problems else (),
         seed=seed,
         n_shot=int(chosen.get("n_shot", 5)),
+        instruction=instruction,
+        template=template,
     )
     stop = TASKS.create(task).stop
     params = SamplingParams(

@@ -24,16 +24,25 @@ class TaskOptions:
     problem_ids: tuple[str, ...] = ()  # a fixed subset, applied before offset/limit
     seed: int = 0  # chooses few-shot exemplars
     n_shot: int = 5
+    instruction: str | None = None  # the jsonl task: text put before every prompt
+    template: str | None = None  # the jsonl task: a prompt template with {prompt} (and {instruction})
 
-    def manifest(self) -> dict[str, object]:
-        d = {
+    def manifest(self, few_shot: bool = True) -> dict[str, object]:
+        """The options that decide the prompts. `n_shot` only for tasks with a few-shot prompt; the
+        instruction and template only when given (so runs made before they existed still match)."""
+        d: dict[str, object] = {
             "data_file": self.data_file,
             "limit": self.limit,
             "offset": self.offset,
             "problem_ids": list(self.problem_ids),
             "seed": self.seed,
-            "n_shot": self.n_shot,
         }
+        if few_shot:
+            d["n_shot"] = self.n_shot
+        if self.instruction is not None:
+            d["instruction"] = self.instruction
+        if self.template is not None:
+            d["template"] = self.template
         return d
 
 
@@ -43,6 +52,7 @@ class Task(Protocol):
     name: str
     default_verifier: str
     stop: tuple[str, ...]
+    few_shot: bool  # whether `n_shot` exemplars shape its prompts (recorded in the manifest only then)
 
     def load(self, options: TaskOptions) -> list[Problem]: ...
 

@@ -91,6 +91,7 @@ def to_problem(row: dict[str, Any]) -> Problem:
 
 class CodeContests:
     name = "codecontests"
+    few_shot = False
     default_verifier = "stdio"
     stop: tuple[str, ...] = ()
 
