@@ -103,3 +103,16 @@ def test_list_shows_every_kind_with_options() -> None:
     assert "options: sandbox: str | None = None" in out.stdout
     bad = subprocess.run([*CLI, "list", "scorers-x"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown kind" in bad.stderr
+
+
+def test_a_verifier_not_the_tasks_warns_in_one_line(verified_run: tuple[Path, dict[str, str]]) -> None:
+    run, env = verified_run
+    out = cli("verify", "--run", str(run), "--verifier", "math", env=env)
+    assert out.returncode == 0, out.stderr
+    warned = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) <= 1
+    # math reads the last \\boxed{} or a "final answer": these GSM8K samples have none, so it passes none
+    assert "verdicts: pass 0" in out.stdout
+    assert warned and "agrees with gsm8k on only 50.0% of 4 samples" in warned[0], out.stderr
+    again = cli("verify", "--run", str(run), env=env)  # the task's own verifier: no warning
+    assert "warning:" not in again.stderr

@@ -141,8 +141,8 @@ def list_runs(root: str = typer.Argument("runs", help="folder holding run direct
             r.task,
             r.model,
             str(r.problems),
-            f"{r.samples}/{r.target}",
-            f"{100 * r.samples / max(r.target, 1):.0f}%",
+            f"{r.done}/{r.target}" + (f" (+{r.samples - r.done})" if r.samples > r.done else ""),
+            f"{100 * r.done / max(r.target, 1):.0f}%",
             r.updated,
         )
     console.print(table)
