@@ -23,6 +23,8 @@ def test_teardown_leaves_an_engine_it_did_not_start_running() -> None:
         pytest.fail("no Docker engine answers; run `bash .ci/sandbox.sh setup` first")
     up = subprocess.run(["bash", str(SCRIPT), "setup"], capture_output=True, text=True, env=env, timeout=600)
     assert up.returncode == 0 and "already answers" in up.stdout, up.stdout + up.stderr
-    down = subprocess.run(["bash", str(SCRIPT), "teardown"], capture_output=True, text=True, env=env, timeout=120)
+    down = subprocess.run(
+        ["bash", str(SCRIPT), "teardown"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert down.returncode == 0 and "leaving dockerd running" in down.stdout, down.stdout + down.stderr
     assert answers(env)
