@@ -24,6 +24,17 @@ setup() {
   "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
   # Convert the embedded GGUF once into the user cache (about 20 s), so the first sample is quick.
   "$VENV/bin/python" -c "from monkeys.sampler.embedded import model_dir; print('embedded model:', model_dir())"
+  # The `monkeys` command lives in the venv: put it where the shell finds it, or say how to reach it.
+  case ":$PATH:" in
+    *":$HOME/.local/bin:"*)
+      mkdir -p "$HOME/.local/bin"
+      ln -sf "$VENV/bin/monkeys" "$HOME/.local/bin/monkeys"
+      echo "monkeys: linked $HOME/.local/bin/monkeys -> $VENV/bin/monkeys (on your PATH)"
+      ;;
+    *)
+      echo "monkeys: to type \`monkeys ...\`, first run: source $VENV/bin/activate"
+      ;;
+  esac
 }
 
 case "${1:-}" in
@@ -37,9 +48,12 @@ case "${1:-}" in
     "$VENV/bin/monkeys" sample --task gsm8k -k 64 --problems 1,4,14,19 --max-tokens 200 --run "$run"
     "$VENV/bin/monkeys" verify --run "$run"
     "$VENV/bin/monkeys" fit-scaling --run "$run" --plot "$run/coverage.png" --json "$run/fit.json"
+    echo "demo: plot at $run/coverage.png, numbers in $run/fit.json, engine logs in $run/logs/"
+    echo "demo: next, \`source $VENV/bin/activate\` and look: monkeys runs; monkeys show --run $run"
     ;;
   test)
     setup
+    export MONKEYS_SANDBOX_OWNER=$$  # teardown stops only a Docker engine this set-up started
     bash .ci/sandbox.sh setup
     trap 'bash .ci/sandbox.sh teardown' EXIT
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider "${@:2}"

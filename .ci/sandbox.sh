@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sandboxes for the code verifiers: bubblewrap, plus a private Docker engine with one locally built image.
 #   .ci/sandbox.sh setup     install bubblewrap/docker.io/debootstrap if missing, start dockerd, build the image
-#   .ci/sandbox.sh teardown  stop the dockerd that setup started (leaves no bridge or iptables rules)
+#   .ci/sandbox.sh teardown  stop the dockerd that setup started, never one that was already running
+#                            (leaves no bridge or iptables rules)
 # The engine listens on $MONKEYS_DOCKER_HOST (default unix:///run/monkeys-docker.sock), which is where the
 # docker sandbox backend looks first. Images cannot be pulled here, so the image is a debootstrapped Debian
 # root file system (python3 only) imported with `docker import`.
@@ -12,6 +13,8 @@ RUN=${MONKEYS_DOCKER_RUN:-/run/monkeys-docker}
 HOST=${MONKEYS_DOCKER_HOST:-unix://$RUN.sock}
 IMAGE=${MONKEYS_SANDBOX_IMAGE:-monkeys-sandbox:bookworm}
 SUITE=${MONKEYS_SANDBOX_SUITE:-bookworm}
+# Who runs set-up and teardown (dev.sh passes its own PID): teardown stops only an engine its set-up started.
+OWNER=${MONKEYS_SANDBOX_OWNER:-$PPID}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
@@ -31,13 +34,15 @@ install_packages() {
 
 start_dockerd() {
   if docker_ version >/dev/null 2>&1; then
-    echo "sandbox: dockerd already answers on $HOST"
+    echo "sandbox: dockerd already answers on $HOST; reusing it (teardown will leave it running)"
     return
   fi
   $SUDO mkdir -p "$STATE" "$RUN"
   echo "sandbox: starting dockerd on $HOST"
   $SUDO sh -c "nohup dockerd --bridge=none --iptables=false --ip6tables=false --data-root '$STATE' \
     --exec-root '$RUN' --pidfile '$RUN.pid' -H '$HOST' >'$RUN.log' 2>&1 &"
+  # The marker names who started the engine: only their teardown stops it.
+  $SUDO sh -c "echo '$OWNER' >'$RUN.ours'"
   for _ in $(seq 1 60); do
     docker_ version >/dev/null 2>&1 && return
     sleep 1
@@ -63,6 +68,11 @@ build_image() {
 }
 
 teardown() {
+  if [ ! -f "$RUN.ours" ] || [ "$(cat "$RUN.ours")" != "$OWNER" ]; then
+    echo "sandbox: leaving dockerd running (this set-up did not start it)"
+    return
+  fi
+  $SUDO rm -f "$RUN.ours"
   if [ -f "$RUN.pid" ]; then
     local pid
     pid=$(cat "$RUN.pid")

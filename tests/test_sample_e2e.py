@@ -51,6 +51,15 @@ def test_sample_two_problems_eight_samples(tmp_path: Path, data_dir: str) -> Non
     run_dir = tmp_path / "r"
     proc = run_cli(sample_cmd(run_dir, 8, data_dir))
     assert "16 samples stored" in proc.stdout
+    # quiet by default: vLLM's and torch's messages are in the run's log, not on the terminal
+    logs = list((run_dir / "logs").glob("sample-*.log"))
+    assert len(logs) == 1 and "WARNING" in logs[0].read_text()
+    assert "chunked prefill" in logs[0].read_text() and "monkeys: vLLM warns" in logs[0].read_text()
+    said = proc.stdout + proc.stderr
+    assert "WARNING" not in said and "INFO" not in said and "Warning" not in said, said
+    assert f"engine logs: {logs[0]}" in proc.stderr and "sampling: engine up after" in proc.stderr
+    assert "sampling: 16/16 samples" in proc.stderr  # the last progress line off a terminal
+    assert len(said.splitlines()) <= 12, said
     run = Run.open(run_dir)
     df = run.samples()
     assert len(df) == 16
@@ -123,10 +132,10 @@ def test_ctrl_c_then_sigkill_then_resume_gives_exactly_k_unique(tmp_path: Path, 
     shards = run_dir / "samples"
     k = 40
     cmd = sample_cmd(run_dir, k, data_dir)
-    # Ctrl-C: finished requests are flushed, the message says how to resume, exit code 2, no traceback
+    # Ctrl-C: finished requests are flushed, the message says how to resume, exit code 130, no traceback
     proc = start_and_signal(cmd, shards, 1, signal.SIGINT)
     err = proc.stderr.read() if proc.stderr else ""
-    assert proc.returncode == 2, err[-2000:]
+    assert proc.returncode == 130, err[-2000:]
     assert "interrupted; finished samples are stored" in err and "Traceback" not in err
     after_int = Run.open(run_dir).samples()
     assert 0 < len(after_int) < 2 * k and len(after_int) % 4 == 0

@@ -50,6 +50,7 @@ def summarize(run: Run, verifier: str) -> dict[str, Any]:
         "coverage_ci95": {},
         "verdicts": counts,
         "agreement": {},
+        "warnings": [],
     }
     if ours.empty:
         return out
@@ -64,7 +65,33 @@ def summarize(run: Run, verifier: str) -> dict[str, Any]:
     out["coverage_ci95"] = {str(k): [float(a), float(b)] for k, a, b in zip(ks, lo, hi, strict=True)}
     for other in sorted(set(df["verifier"]) - {verifier}):
         out["agreement"][other] = agreement(ours, df[df["verifier"] == other])
+    out["warnings"] = verifier_warnings(run, verifier, out["agreement"])
     return out
+
+
+LOW_AGREEMENT = 0.95
+
+
+def verifier_warnings(run: Run, verifier: str, agreements: dict[str, dict[str, Any]]) -> list[str]:
+    """One line when `verifier` is not the task's default and nothing shows it grades this task alike."""
+    task = run.manifest.get("task", {})
+    name = task.get("name") if isinstance(task, dict) else None
+    default = task.get("default_verifier") if isinstance(task, dict) else None
+    if not default or verifier == default:
+        return []
+    theirs = agreements.get(default)
+    if theirs is None or theirs["rate"] is None:
+        return [
+            f"warning: {verifier} is not the verifier of task {name} ({default}) and its verdicts are unchecked; "
+            f"compare with `monkeys verify --run {run.path}` (the task's own verifier)"
+        ]
+    if theirs["rate"] < LOW_AGREEMENT:
+        return [
+            f"warning: {verifier} is not the verifier of task {name} and agrees with {default} on only "
+            f"{100 * theirs['rate']:.1f}% of {theirs['samples']} samples: its coverage is likely wrong for "
+            f"this task; drop --verifier to use {default}"
+        ]
+    return []
 
 
 def agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from monkeys.cli import analyse, sample, verify  # noqa: F401  (register the commands)
+from monkeys.cli import analyse, sample, show, verify  # noqa: F401  (register the commands)
 from monkeys.cli.app import app, console, err_console  # noqa: F401
 from monkeys.errors import MonkeysError
 
@@ -20,7 +20,7 @@ def main() -> None:
         app()
     except MonkeysError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,19 @@ def sample(
         None, "--data-dir", help="local data (like shared/data); default: MONKEYS_DATA_DIR or the hub"
     ),
     data: str | None = typer.Option(None, "--data", help="the jsonl task's problems file"),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    top_p: float | None = typer.Option(None, "--top-p"),
-    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    instruction: str | None = typer.Option(
+        None, "--instruction", help="jsonl task: text put before every prompt (a row's own wins)"
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="jsonl task: prompt template with {prompt}, or `chat` for the model's own"
+    ),
+    temperature: float | None = typer.Option(
+        None, "--temperature", help="sampling temperature (default 0.6)"
+    ),
+    top_p: float | None = typer.Option(None, "--top-p", help="nucleus sampling mass (default 1.0: off)"),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", help="new tokens per sample at most (default 512)"
+    ),
     n_shot: int | None = typer.Option(None, "--n-shot", help="few-shot exemplars per prompt (default 5)"),
     seed: int = typer.Option(0, "--seed", help="run seed: fixes few-shot choices and every sample's seed"),
     chunk_size: int = typer.Option(64, "--chunk-size", help="samples per request (n)"),
@@ -43,6 +53,9 @@ def sample(
     engine: str = typer.Option("vllm", "--engine"),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="show vLLM's and torch's own messages here instead of in <run>/logs/"
     ),
 ) -> None:
     """Draw k completions per problem and store them; rerun the same command to resume."""
@@ -58,6 +71,10 @@ def sample(
         raise MonkeysError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES.names())}")
     if task not in TASKS:
         raise MonkeysError(f"unknown task {task!r}; choose one of: {', '.join(TASKS.names())}")
+    if (instruction is not None or template is not None) and task != "jsonl":
+        raise MonkeysError(
+            f"--instruction and --template are for the jsonl task; task {task} builds its own prompts"
+        )
     chosen = dict(PRESETS.get(preset or "", {}))
     for key, value in (
         ("temperature", temperature),
@@ -79,6 +96,8 @@ def sample(
         problem_ids=tuple(x.strip() for x in problems.split(",") if x.strip()) if problems else (),
         seed=seed,
         n_shot=int(chosen.get("n_shot", 5)),
+        instruction=instruction,
+        template=template,
     )
     stop = TASKS.create(task).stop
     params = SamplingParams(
@@ -90,7 +109,14 @@ def sample(
     if params.temperature < 0 or not 0 < params.top_p <= 1 or params.max_tokens < 1:
         raise MonkeysError("need --temperature >= 0, 0 < --top-p <= 1 and --max-tokens >= 1")
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
-    report = run_sampling(run_dir, config, lambda: ENGINES.create(engine, model=model), console=err_console)
+    report = run_sampling(
+        run_dir,
+        config,
+        lambda: ENGINES.create(engine, model=model),
+        console=err_console,
+        verbose=verbose,
+        consoles=(console,),
+    )
     console.print(
         f"[bold]{report.run.path}[/]: {report.total} samples stored "
         f"({report.stored} new in {report.seconds:.1f}s, {report.generated_tokens} tokens generated)"
@@ -115,8 +141,8 @@ def list_runs(root: str = typer.Argument("runs", help="folder holding run direct
             r.task,
             r.model,
             str(r.problems),
-            f"{r.samples}/{r.target}",
-            f"{100 * r.samples / max(r.target, 1):.0f}%",
+            f"{r.done}/{r.target}" + (f" (+{r.samples - r.done})" if r.samples > r.done else ""),
+            f"{100 * r.done / max(r.target, 1):.0f}%",
             r.updated,
         )
     console.print(table)

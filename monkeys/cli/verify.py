@@ -94,6 +94,8 @@ def verify(
             f"{a['ours_pass_theirs_fail']}, ours fail/theirs pass {a['ours_fail_theirs_pass']})",
             highlight=False,
         )
+    for warning in s["warnings"]:
+        err_console.print(warning, highlight=False, markup=False, soft_wrap=True)
     if json_out is not None:
         json_out.write_text(json.dumps(s, indent=2) + "\n")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from monkeys.records import Completion, Request, SamplingParams
 from monkeys.registry import Registry
@@ -23,4 +24,21 @@ class Engine(Protocol):
 
 ENGINES: Registry[Engine] = Registry("engine")
 
-__all__ = ["ENGINES", "Completion", "Engine", "Request", "SamplingParams"]
+__all__ = ["ENGINES", "Completion", "Engine", "EngineStats", "LiveStats", "Request", "SamplingParams"]
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """What an engine is doing right now: generated tokens since it started, and requests it holds."""
+
+    generated_tokens: int
+    requests_running: int
+    requests_waiting: int = 0
+
+
+@runtime_checkable
+class LiveStats(Protocol):
+    """Optional engine capability: live counters, read from another thread while `generate` runs, so the
+    progress line moves while requests are still being generated (they often all finish together)."""
+
+    def live_stats(self) -> EngineStats: ...

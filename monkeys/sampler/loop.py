@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from monkeys.errors import MonkeysError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
+from monkeys.sampler.chat import apply_chat_template
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
 from monkeys.store.schema import SAMPLES
@@ -31,13 +32,13 @@ class SampleConfig:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     engine: str = "vllm"
 
-    def identity(self, default_verifier: str) -> dict[str, Any]:
+    def identity(self, default_verifier: str, few_shot: bool = True) -> dict[str, Any]:
         """The manifest fields a resumed run must match (all but k, which may grow)."""
         return {
             "task": {
                 "name": self.task,
                 "default_verifier": default_verifier,
-                "options": self.task_options.manifest(),
+                "options": self.task_options.manifest(few_shot),
             },
             "model": self.model,
             "sampling": self.sampling.manifest(),
@@ -62,6 +63,8 @@ def _describe_difference(key: str, old: Any, new: Any) -> str | None:
         for sub in sorted(set(old) | set(new)):
             if sub in ("version", "build", "model_path", "settings"):
                 continue  # engine details are recorded, not compared
+            if key == "task.options" and sub == "n_shot" and sub not in new:
+                continue  # runs of tasks without few-shot prompts recorded a meaningless n_shot before
             msg = _describe_difference(f"{key}.{sub}", old.get(sub), new.get(sub))
             if msg:
                 return msg
@@ -134,12 +137,12 @@ class ShardBuffer:
         self.last = time.monotonic()
 
 
-def load_task(config: SampleConfig) -> tuple[list[Problem], str, tuple[str, ...]]:
+def load_task(config: SampleConfig) -> tuple[list[Problem], str, tuple[str, ...], bool]:
     task = TASKS.create(config.task)
     problems = task.load(config.task_options)
     if not problems:
         raise MonkeysError(f"task {config.task} selected no problems; check --limit/--offset/--problems")
-    return problems, task.default_verifier, tuple(task.stop)
+    return problems, task.default_verifier, tuple(task.stop), task.few_shot
 
 
 def sample(
@@ -160,8 +163,9 @@ def sample(
         raise MonkeysError(f"-k must be at least 1, got {config.k}")
     if config.chunk_size < 1:
         raise MonkeysError(f"--chunk-size must be at least 1, got {config.chunk_size}")
-    problems, default_verifier, _ = load_task(config)
-    identity = config.identity(default_verifier)
+    problems, default_verifier, _, few_shot = load_task(config)
+    problems = apply_chat_template(config.model, problems)
+    identity = config.identity(default_verifier, few_shot)
     t0 = time.monotonic()
     if Run.exists(run_path):
         run = Run.open(run_path)

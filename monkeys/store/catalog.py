@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from monkeys.store.run import MANIFEST, PROBLEMS, Run
@@ -16,7 +17,8 @@ class RunSummary:
     task: str
     model: str
     problems: int
-    samples: int
+    samples: int  # every stored sample, imported extras too
+    done: int  # samples towards the target: index below k
     target: int
     updated: str
 
@@ -35,6 +37,7 @@ def find_runs(root: str | Path) -> list[RunSummary]:
             continue
         problems = pq.ParquetFile(path / PROBLEMS).metadata.num_rows if (path / PROBLEMS).is_file() else 0
         task = m.get("task", {})
+        k = int(m.get("k", 0))
         out.append(
             RunSummary(
                 path=str(path),
@@ -42,8 +45,17 @@ def find_runs(root: str | Path) -> list[RunSummary]:
                 model=str(m.get("model", "?")),
                 problems=problems,
                 samples=run.num_samples(),
-                target=int(m.get("k", 0)) * problems,
+                done=_done(run, k),
+                target=k * problems,
                 updated=str(m.get("updated", "")),
             )
         )
     return out
+
+
+def _done(run: Run, k: int) -> int:
+    """Samples with an index below k: those count towards k per problem (reads one integer column)."""
+    if run.num_samples() == 0:
+        return 0
+    indices = run.samples_table(["sample_index"]).column("sample_index")
+    return int(pc.sum(pc.less(indices, k)).as_py() or 0)

@@ -260,8 +260,12 @@ def _target(
 
 
 def _record(run: Run, path: Path, fmt: str, report: ImportReport) -> None:
-    counts = run.stored_indices()
-    k = max((len(v) for v in counts.values()), default=0)
+    engine = run.manifest.get("engine", {})
+    sampled = isinstance(engine, dict) and engine.get("name") != "import"
+    if sampled:  # a sampled run keeps its k: imported extras (references, say) do not make it less done
+        k = int(run.manifest.get("k", 0))
+    else:
+        k = max((len(v) for v in run.stored_indices().values()), default=0)
     imports = list(run.manifest.get("imports", []))
     imports.append(
         {"file": str(path.resolve()), "format": fmt, "samples": report.imported, "labels": report.labels}

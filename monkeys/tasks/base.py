@@ -24,16 +24,25 @@ class TaskOptions:
     problem_ids: tuple[str, ...] = ()  # a fixed subset, applied before offset/limit
     seed: int = 0  # chooses few-shot exemplars
     n_shot: int = 5
+    instruction: str | None = None  # the jsonl task: text put before every prompt
+    template: str | None = None  # the jsonl task: a prompt template with {prompt} (and {instruction})
 
-    def manifest(self) -> dict[str, object]:
-        d = {
+    def manifest(self, few_shot: bool = True) -> dict[str, object]:
+        """The options that decide the prompts. `n_shot` only for tasks with a few-shot prompt; the
+        instruction and template only when given (so runs made before they existed still match)."""
+        d: dict[str, object] = {
             "data_file": self.data_file,
             "limit": self.limit,
             "offset": self.offset,
             "problem_ids": list(self.problem_ids),
             "seed": self.seed,
-            "n_shot": self.n_shot,
         }
+        if few_shot:
+            d["n_shot"] = self.n_shot
+        if self.instruction is not None:
+            d["instruction"] = self.instruction
+        if self.template is not None:
+            d["template"] = self.template
         return d
 
 
@@ -43,6 +52,7 @@ class Task(Protocol):
     name: str
     default_verifier: str
     stop: tuple[str, ...]
+    few_shot: bool  # whether `n_shot` exemplars shape its prompts (recorded in the manifest only then)
 
     def load(self, options: TaskOptions) -> list[Problem]: ...
 
@@ -50,15 +60,44 @@ class Task(Protocol):
 TASKS: Registry[Task] = Registry("task")
 
 
+def checkout_data_dir() -> Path | None:
+    """`shared/data` beside the checkout monkeys runs from (`<checkout>/../shared/data`), if it exists."""
+    here = Path(__file__).resolve().parents[2]  # monkeys/tasks/base.py -> the checkout
+    candidate = here.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
 def resolve_data_dir(data_dir: str | None) -> Path | None:
-    """`--data-dir`, else MONKEYS_DATA_DIR, else None (load from the hub)."""
+    """`--data-dir`, else MONKEYS_DATA_DIR, else `shared/data` beside the checkout, else None (the hub)."""
     chosen = data_dir or os.environ.get("MONKEYS_DATA_DIR")
     if not chosen:
-        return None
+        return checkout_data_dir()
     p = Path(chosen).expanduser()
     if not p.is_dir():
         raise MonkeysError(f"data directory {p} does not exist; fix --data-dir or MONKEYS_DATA_DIR")
     return p
+
+
+def ensure_hub_reachable(what: str, timeout: float = 3.0) -> None:
+    """Fail in one line, within `timeout`, when the Hugging Face hub cannot be reached (instead of the
+    hub client's minute of retries). Skipped when the hub is set offline (then the local cache serves)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or os.environ.get(
+        "HF_DATASETS_OFFLINE", ""
+    ).lower() in ("1", "true", "yes"):
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise MonkeysError(
+            f"cannot reach the Hugging Face hub at {host}:{port} ({exc.strerror or exc}) to load {what}; "
+            "pass --data-dir with a local copy (laid out like shared/data) or set MONKEYS_DATA_DIR"
+        ) from None
 
 
 def select(problems: Sequence[Problem], options: TaskOptions) -> list[Problem]:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, resolve_data_dir, select
+from monkeys.tasks.base import TASKS, Problem, TaskOptions, ensure_hub_reachable, resolve_data_dir, select
 from monkeys.tasks.data import read_jsonl
 
 PYTHON3 = 3  # the dataset's Language enum: 0 unknown, 1 python2, 2 c++, 3 python3, 4 java
@@ -37,6 +37,7 @@ def local_or_hub(
     except ImportError:
         raise MonkeysError(f"no local copy of {hub_id} and no `datasets` package; pass --data-dir") from None
     try:
+        ensure_hub_reachable(hub_id)
         ds = datasets.load_dataset(hub_id, config, split=split)
     except Exception as exc:  # the hub raises many types: offline, gated, renamed...
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -90,6 +91,7 @@ def to_problem(row: dict[str, Any]) -> Problem:
 
 class CodeContests:
     name = "codecontests"
+    few_shot = False
     default_verifier = "stdio"
     stop: tuple[str, ...] = ()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import resolve_data_dir
+from monkeys.tasks.base import ensure_hub_reachable, resolve_data_dir
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -47,6 +47,7 @@ def load_rows(
             "no local data directory and the `datasets` package is missing; pass --data-dir or pip install datasets"
         ) from None
     try:
+        ensure_hub_reachable(hub_id)
         ds = datasets.load_dataset(hub_id, hub_config, split=split)
     except Exception as exc:  # the hub raises many types: offline, gated, renamed...
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

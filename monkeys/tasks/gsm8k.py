@@ -24,6 +24,7 @@ def format_exemplar(question: str, answer: str) -> str:
 
 class GSM8K:
     name = "gsm8k"
+    few_shot = True
     default_verifier = "gsm8k"
     # Answers are single-spaced and exemplars end with a blank line, so a blank line ends the answer; it also
     # cuts off small models that ramble on with a made-up next problem.

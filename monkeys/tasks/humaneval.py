@@ -8,6 +8,7 @@ from monkeys.tasks.data import load_rows
 
 class HumanEval:
     name = "humaneval"
+    few_shot = False
     default_verifier = "python-tests"
     # A top-level statement after the function body means the model has finished the function.
     stop = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")

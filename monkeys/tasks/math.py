@@ -77,6 +77,7 @@ def build_prompt(problem: str, options: TaskOptions, key: int) -> str:
 
 class MATH:
     name = "math"
+    few_shot = True
     default_verifier = "math"
     stop = ("\n\nProblem:", "\nProblem:")
 
@@ -96,6 +97,7 @@ class MATH:
 
 class MATH500:
     name = "math500"
+    few_shot = True
     default_verifier = "math"
     stop = MATH.stop
 

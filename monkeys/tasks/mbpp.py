@@ -36,6 +36,7 @@ def to_problem(row: dict[str, Any]) -> Problem:
 
 class MBPP:
     name = "mbpp"
+    few_shot = False
     default_verifier = "python-tests"
     stop: tuple[str, ...] = ()
 

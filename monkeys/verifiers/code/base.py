@@ -20,6 +20,7 @@ from monkeys.errors import MonkeysError
 from monkeys.records import Problem
 from monkeys.verifiers.base import Verdict, VerdictValue
 from monkeys.verifiers.sandbox import SANDBOXES, Job, RunResult, SandboxPool
+from monkeys.verifiers.sandbox.preflight import preflight
 from monkeys.verifiers.sandbox.unsafe import warn_unsafe
 
 EXCERPT = 200
@@ -134,6 +135,7 @@ class CodeVerifier:
     @property
     def pool(self) -> SandboxPool:
         if self._pool is None:
+            preflight(self.backend)  # a missing sandbox is one line now, not failed canaries later
             self._pool = SandboxPool(self.backend, self.workers)
         return self._pool
 
@@ -142,6 +144,7 @@ class CodeVerifier:
 
     def check_batch(self, items: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         """Grade many samples: identical programs of one problem run once, on `workers` warm sandboxes."""
+        _ = self.pool  # the sandbox is checked here, in the caller's thread, before any program runs
         keys: list[tuple[str, str] | None] = []
         unique: dict[tuple[str, str], Problem] = {}
         for problem, completion in items:

@@ -63,7 +63,9 @@ def client() -> Any:
         c.ping()
     except Exception as e:
         raise MonkeysError(
-            f"no Docker engine answers on {host}; run .ci/sandbox.sh setup or set MONKEYS_DOCKER_HOST"
+            f"the docker sandbox needs a Docker engine, and none answers on {host}: start one "
+            "(`bash .ci/sandbox.sh setup` starts a private dockerd, or `systemctl start docker`) "
+            "or point MONKEYS_DOCKER_HOST at a running one"
         ) from e
     return c
 

@@ -228,6 +228,8 @@ class _Executor:
                     raise RuntimeError(
                         f"check_batch returned {len(verdicts)} verdicts for {len(chunk)} items"
                     )
+            except MonkeysError:
+                raise  # the user must fix something (a missing sandbox): one line, not error verdicts
             except Exception as exc:
                 verdicts = [
                     Verdict("error", None, f"check_batch raised {type(exc).__name__}: {str(exc)[:200]}")
