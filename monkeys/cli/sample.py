@@ -33,6 +33,9 @@ def sample(
         None, "--data-dir", help="local data (like shared/data); default: MONKEYS_DATA_DIR or the hub"
     ),
     data: str | None = typer.Option(None, "--data", help="the jsonl task's problems file"),
+    subset: str | None = typer.Option(
+        None, "--subset", help="a named subset of the task (minif2f: mathd, amc, ...)"
+    ),
     temperature: float | None = typer.Option(None, "--temperature"),
     top_p: float | None = typer.Option(None, "--top-p"),
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
@@ -79,6 +82,7 @@ def sample(
         problem_ids=tuple(x.strip() for x in problems.split(",") if x.strip()) if problems else (),
         seed=seed,
         n_shot=int(chosen.get("n_shot", 5)),
+        subset=subset,
     )
     stop = TASKS.create(task).stop
     params = SamplingParams(

@@ -24,6 +24,7 @@ class TaskOptions:
     problem_ids: tuple[str, ...] = ()  # a fixed subset, applied before offset/limit
     seed: int = 0  # chooses few-shot exemplars
     n_shot: int = 5
+    subset: str | None = None  # a named subset of a task's problems (minif2f: mathd, amc, ...)
 
     def manifest(self) -> dict[str, object]:
         d = {
@@ -34,6 +35,8 @@ class TaskOptions:
             "seed": self.seed,
             "n_shot": self.n_shot,
         }
+        if self.subset is not None:
+            d["subset"] = self.subset
         return d
 
 
