@@ -46,6 +46,9 @@ def sample(
     max_tokens: int | None = typer.Option(
         None, "--max-tokens", help="new tokens per sample at most (default 512)"
     ),
+    subset: str | None = typer.Option(
+        None, "--subset", help="a named subset of the task (minif2f: mathd, amc, ...)"
+    ),
     n_shot: int | None = typer.Option(None, "--n-shot", help="few-shot exemplars per prompt (default 5)"),
     seed: int = typer.Option(0, "--seed", help="run seed: fixes few-shot choices and every sample's seed"),
     chunk_size: int = typer.Option(64, "--chunk-size", help="samples per request (n)"),
@@ -98,6 +101,7 @@ def sample(
         n_shot=int(chosen.get("n_shot", 5)),
         instruction=instruction,
         template=template,
+        subset=subset,
     )
     stop = TASKS.create(task).stop
     params = SamplingParams(

@@ -41,6 +41,10 @@ def verify(
         int | None,
         typer.Option("--repeat-borderline", help="code verifiers: rerun near-timeout checks N times"),
     ] = None,
+    lean_project: Annotated[
+        Path | None,
+        typer.Option("--lean-project", help="lean verifier: the project `monkeys lean setup` made"),
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="neither read nor write the verdict cache")
     ] = False,
@@ -57,6 +61,7 @@ def verify(
     options = {
         "sandbox": sandbox,
         "repeat_borderline": repeat_borderline,
+        "lean_project": None if lean_project is None else str(lean_project),
         "timeout": timeout,
         "workers": workers,
     }

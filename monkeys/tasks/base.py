@@ -26,6 +26,7 @@ class TaskOptions:
     n_shot: int = 5
     instruction: str | None = None  # the jsonl task: text put before every prompt
     template: str | None = None  # the jsonl task: a prompt template with {prompt} (and {instruction})
+    subset: str | None = None  # a named subset of a task's problems (minif2f: mathd, amc, ...)
 
     def manifest(self, few_shot: bool = True) -> dict[str, object]:
         """The options that decide the prompts. `n_shot` only for tasks with a few-shot prompt; the
@@ -43,6 +44,8 @@ class TaskOptions:
             d["instruction"] = self.instruction
         if self.template is not None:
             d["template"] = self.template
+        if self.subset is not None:
+            d["subset"] = self.subset
         return d
 
 
