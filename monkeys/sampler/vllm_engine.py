@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.sampler.base import ENGINES, Completion, Request, SamplingParams
+from monkeys.sampler.base import ENGINES, Completion, Engine, Request, SamplingParams
 from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
 
 
@@ -25,7 +25,7 @@ def on_cpu() -> bool:
         return False
 
 
-class VLLMEngine:
+class VLLMEngine(Engine):
     """`vllm.LLM` with prefix caching on; `generate` keeps up to `max_in_flight` samples queued so the
     scheduler always has work, and yields each request's completion as soon as it finishes."""
 

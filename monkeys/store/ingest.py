@@ -36,6 +36,7 @@ from monkeys.store.ingest_formats import (
     read_monkey_business,
 )
 from monkeys.store.schema import SAMPLES, VERDICTS
+from monkeys.store.verdict_sets import NO_OPTIONS
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
 IMPORTED = "imported"
@@ -195,6 +196,7 @@ class _Writer:
                         "answer": pa.nulls(n, pa.large_string()),
                         "detail": pa.array([f"label from {self.source}"] * n, pa.large_string()),
                         "seconds": pa.array([0.0] * n, pa.float64()),
+                        "verifier_options": pa.array([NO_OPTIONS] * n, pa.string()),
                     },
                     schema=VERDICTS,
                 )

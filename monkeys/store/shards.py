@@ -72,7 +72,7 @@ class ShardedTable:
         """Store `table` as one new shard; returns its path (None for an empty table)."""
         if table.num_rows == 0:
             return None
-        table = table.select(self.schema.names).cast(self.schema)
+        table = _conform(table, self.schema)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
         write_parquet_atomic(table, path)
@@ -110,7 +110,7 @@ class ShardedTable:
         for group in groups:
             if len(group) < 2:
                 continue
-            merged = pa.concat_tables([pq.read_table(p).cast(self.schema) for p in group])
+            merged = pa.concat_tables([_conform(pq.read_table(p), self.schema) for p in group])
             path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
             names = json.dumps([p.name for p in group]).encode()
             write_parquet_atomic(merged, path, {REPLACES_KEY: names})
@@ -163,7 +163,7 @@ class ShardedTable:
         schema = pa.schema([self.schema.field(c) for c in cols])
         if not paths:
             return schema.empty_table()
-        parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
+        parts = [_read_shard(p, schema) for p in paths]
         return pa.concat_tables(parts)
 
     def iter_batches(
@@ -173,7 +173,35 @@ class ShardedTable:
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])
         for p in self.shards():
-            for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
+            f = pq.ParquetFile(p)
+            have = [c for c in cols if c in f.schema_arrow.names]
+            for batch in f.iter_batches(batch_size=batch_size, columns=have):
                 yield pa.RecordBatch.from_arrays(
-                    [batch.column(i).cast(schema.field(i).type) for i in range(len(cols))], schema=schema
+                    [
+                        batch.column(c).cast(schema.field(c).type)
+                        if c in have
+                        else pa.nulls(batch.num_rows, schema.field(c).type)
+                        for c in cols
+                    ],
+                    schema=schema,
                 )
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`'s column order and types. A nullable column the table lacks (a shard written
+    before the column existed) reads as nulls, so old run directories open unchanged."""
+    n = table.num_rows
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        elif f.nullable:
+            cols.append(pa.nulls(n, f.type))
+        else:
+            raise MonkeysError(f"a shard lacks the required column {f.name!r}; it was not written by monkeys")
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
+    have = pq.ParquetFile(path).schema_arrow.names
+    return _conform(pq.read_table(path, columns=[c for c in schema.names if c in have]), schema)

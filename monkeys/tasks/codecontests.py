@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, resolve_data_dir, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, resolve_data_dir, select
 from monkeys.tasks.data import read_jsonl
 
 PYTHON3 = 3  # the dataset's Language enum: 0 unknown, 1 python2, 2 c++, 3 python3, 4 java
@@ -88,7 +88,7 @@ def to_problem(row: dict[str, Any]) -> Problem:
     )
 
 
-class CodeContests:
+class CodeContests(Task):
     name = "codecontests"
     default_verifier = "stdio"
     stop: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import read_jsonl
 
 
@@ -26,7 +26,7 @@ def infer_verifier(row: dict[str, object]) -> str:
     return "math"
 
 
-class JSONL:
+class JSONL(Task):
     name = "jsonl"
     stop: tuple[str, ...] = ()
 

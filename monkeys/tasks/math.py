@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import load_rows
 
 # Our own worked examples, in the Minerva answer format the `math` verifier reads.
@@ -75,7 +75,7 @@ def build_prompt(problem: str, options: TaskOptions, key: int) -> str:
     return f"{shots}Problem:\n{problem.strip()}\n\nSolution:"
 
 
-class MATH:
+class MATH(Task):
     name = "math"
     default_verifier = "math"
     stop = ("\n\nProblem:", "\nProblem:")
@@ -94,7 +94,7 @@ class MATH:
         return [_prompted(p, options, int(p.problem_id)) for p in select(problems, options)]
 
 
-class MATH500:
+class MATH500(Task):
     name = "math500"
     default_verifier = "math"
     stop = MATH.stop

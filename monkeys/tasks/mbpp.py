@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.codecontests import local_or_hub
 
 TEST_IDS = range(11, 511)
@@ -34,7 +34,7 @@ def to_problem(row: dict[str, Any]) -> Problem:
     )
 
 
-class MBPP:
+class MBPP(Task):
     name = "mbpp"
     default_verifier = "python-tests"
     stop: tuple[str, ...] = ()
