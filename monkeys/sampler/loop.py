@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from monkeys.errors import MonkeysError
+from monkeys.errors import MonkeysError, RunMismatchError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
@@ -30,20 +30,29 @@ class SampleConfig:
     chunk_size: int = 64
     sampling: SamplingParams = field(default_factory=SamplingParams)
     engine: str = "vllm"
+    task_params: Mapping[str, Any] = field(default_factory=dict)  # the task plugin's own options (-T)
+    engine_params: Mapping[str, Any] = field(default_factory=dict)  # the engine's own options (-E)
 
     def identity(self, default_verifier: str) -> dict[str, Any]:
-        """The manifest fields a resumed run must match (all but k, which may grow)."""
+        """The manifest fields a resumed run must match (all but k, which may grow). Plugin options are
+        recorded only when given, so runs made before they existed compare equal."""
+        task: dict[str, Any] = {
+            "name": self.task,
+            "default_verifier": default_verifier,
+            "options": self.task_options.manifest(),
+        }
+        if self.task_params:
+            task["plugin_options"] = dict(self.task_params)
+        engine: dict[str, Any] = {"name": self.engine}
+        if self.engine_params:
+            engine["options"] = dict(self.engine_params)
         return {
-            "task": {
-                "name": self.task,
-                "default_verifier": default_verifier,
-                "options": self.task_options.manifest(),
-            },
+            "task": task,
             "model": self.model,
             "sampling": self.sampling.manifest(),
             "seed": self.seed,
             "chunk_size": self.chunk_size,
-            "engine": {"name": self.engine},
+            "engine": engine,
         }
 
 
@@ -75,7 +84,7 @@ def check_compatible(run: Run, identity: dict[str, Any]) -> None:
     for key, value in identity.items():
         msg = _describe_difference(key, manifest.get(key), value)
         if msg:
-            raise MonkeysError(
+            raise RunMismatchError(
                 f"run dir {run.path} was made with different settings: {msg}; "
                 f"repeat its settings (see {run.path}/manifest.json) or use a new --run"
             )
@@ -135,7 +144,7 @@ class ShardBuffer:
 
 
 def load_task(config: SampleConfig) -> tuple[list[Problem], str, tuple[str, ...]]:
-    task = TASKS.create(config.task)
+    task = TASKS.create(config.task, **config.task_params)
     problems = task.load(config.task_options)
     if not problems:
         raise MonkeysError(f"task {config.task} selected no problems; check --limit/--offset/--problems")
@@ -167,7 +176,7 @@ def sample(
         run = Run.open(run_path)
         check_compatible(run, identity)
         if [p.problem_id for p in problems] != run.problem_ids():
-            raise MonkeysError(
+            raise RunMismatchError(
                 f"run dir {run_path} holds other problems than the command selects; "
                 "repeat its --limit/--offset/--problems or use a new --run"
             )
@@ -189,7 +198,9 @@ def sample(
     try:
         if run is None:
             run = Run.create(
-                run_path, {**identity, "k": config.k, "engine": engine.describe()}, problems_frame(problems)
+                run_path,
+                {**identity, "k": config.k, "engine": {**engine.describe(), **identity["engine"]}},
+                problems_frame(problems),
             )
         elif config.k > run.manifest.get("k", 0):
             run.update_manifest(k=config.k)
