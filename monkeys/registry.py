@@ -8,6 +8,7 @@ plugin is one module in its author's package plus one entry point. Options given
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import inspect
 import types
@@ -26,11 +27,19 @@ _FALSE = {"false", "0", "no", "off"}
 class Registry(Generic[T]):
     """Maps plugin names to factories; unknown names raise a one-line error listing the known ones."""
 
-    def __init__(self, kind: str, group: str | None = None, base: type | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        group: str | None = None,
+        base: type | None = None,
+        lazy: Mapping[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         self.group = group  # the entry-point group searched for names that are not built in
         self.base = base  # what every built object must be an instance of (the seam's contract)
         self._factories: dict[str, Callable[..., T]] = {}
+        # built-ins named as "module:attribute", imported on first use like entry points
+        self._lazy: dict[str, str] = dict(lazy or {})
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def deco(factory: Callable[..., T]) -> Callable[..., T]:
@@ -49,16 +58,21 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """Built-in and installed names (installed plugins are listed without being imported)."""
-        return sorted(set(self._factories) | set(self._entry_points()))
+        return sorted(set(self._factories) | set(self._lazy) | set(self._entry_points()))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._factories or name in self._entry_points()
+        return name in self._factories or name in self._lazy or name in self._entry_points()
 
     def factory(self, name: str) -> Callable[..., T]:
         """The factory registered as `name`, else the installed entry point of that name."""
         found = self._factories.get(name)
         if found is not None:
             return found
+        if name in self._lazy:
+            module, _, attr = self._lazy[name].partition(":")
+            loaded = vars(importlib.import_module(module))[attr]
+            self._factories.setdefault(name, loaded)
+            return self._factories[name]
         ep = self._entry_points().get(name)
         if ep is None:
             known = ", ".join(self.names()) or "none"

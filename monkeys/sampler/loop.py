@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from monkeys.errors import MonkeysError, RunMismatchError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
 from monkeys.store.schema import SAMPLES
+from monkeys.store.shards import ShardBuffer
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
 
@@ -112,37 +112,6 @@ def completion_rows(c: Completion) -> dict[str, list[Any]]:
     }
 
 
-class ShardBuffer:
-    """Collects finished requests and writes them as one shard every `flush_seconds` (and at the end), so a
-    kill loses at most that much work and never a partial request."""
-
-    def __init__(
-        self, append: Callable[[pa.Table], object], flush_seconds: float, flush_rows: int = 50_000
-    ) -> None:
-        self.append = append
-        self.flush_seconds = flush_seconds
-        self.flush_rows = flush_rows
-        self.columns: dict[str, list[Any]] = {name: [] for name in SAMPLES.names}
-        self.rows = 0
-        self.written = 0
-        self.last = time.monotonic()
-
-    def add(self, c: Completion) -> None:
-        for name, values in completion_rows(c).items():
-            self.columns[name].extend(values)
-        self.rows += c.request.n
-        if self.rows >= self.flush_rows or time.monotonic() - self.last >= self.flush_seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            self.append(pa.Table.from_pydict(self.columns, schema=SAMPLES))
-            self.written += self.rows
-        self.columns = {name: [] for name in SAMPLES.names}
-        self.rows = 0
-        self.last = time.monotonic()
-
-
 def load_task(config: SampleConfig) -> tuple[list[Problem], str, tuple[str, ...]]:
     task = TASKS.create(config.task, **config.task_params)
     problems = task.load(config.task_options)
@@ -208,10 +177,10 @@ def sample(
         requests = (Request(t.problem_id, prompts[t.problem_id], t.start_index, t.n, t.seed) for t in todo)
         tokens = 0
         with run.writer("samples") as table:
-            buffer = ShardBuffer(table.append, flush_seconds)
+            buffer = ShardBuffer(table.append, SAMPLES, flush_seconds)
             try:
                 for completion in _guarded(engine.generate(requests, config.sampling)):
-                    buffer.add(completion)
+                    buffer.add(completion_rows(completion), completion.request.n)
                     made = sum(completion.completion_tokens)
                     tokens += made
                     if on_progress:

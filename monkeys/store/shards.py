@@ -12,8 +12,9 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -205,3 +206,59 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
     have = pq.ParquetFile(path).schema_arrow.names
     return _conform(pq.read_table(path, columns=[c for c in schema.names if c in have]), schema)
+
+
+class ShardBuffer:
+    """The one buffered shard writer: rows gathered column by column and appended to a table as one shard
+    when `flush_rows` rows or `flush_seconds` have gathered (and on `flush()`), so a kill loses at most
+    that much work and never part of a group added together. `constants` fill whole columns at flush time
+    (a verifier's name on every verdict row), columns never given are null; `before_flush` runs first (the verdict cache is written
+    before the run, so a kill between the two costs no re-check)."""
+
+    def __init__(
+        self,
+        append: Callable[[pa.Table], object],
+        schema: pa.Schema,
+        flush_seconds: float = 2.0,
+        flush_rows: int = 50_000,
+        constants: dict[str, Any] | None = None,
+        before_flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.append, self.schema = append, schema
+        self.flush_seconds, self.flush_rows = flush_seconds, flush_rows
+        self.constants = dict(constants or {})
+        self.before_flush = before_flush
+        self.columns: dict[str, list[Any]] = {n: [] for n in schema.names if n not in self.constants}
+        self.rows = 0  # rows waiting
+        self.written = 0  # rows appended so far
+        self.shards = 0  # shards appended so far
+        self.last = time.monotonic()
+
+    def add(self, columns: Mapping[str, Sequence[Any]], n: int) -> None:
+        """Append `n` rows given as one sequence per column, then flush if one is due."""
+        for name, values in columns.items():
+            self.columns[name].extend(values)
+        self.rows += n
+        if self.rows >= self.flush_rows or time.monotonic() - self.last >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> int:
+        """Append what is waiting as one shard; returns the rows written."""
+        self.last = time.monotonic()
+        if self.before_flush is not None:
+            self.before_flush()
+        n = self.rows
+        if n:
+            cols: dict[str, Any] = {}
+            for name in self.schema.names:  # a column never given (token counts of imports) is null
+                if name not in self.constants:
+                    cols[name] = self.columns[name] or [None] * n
+            for name, value in self.constants.items():
+                cols[name] = [value] * n
+            self.append(pa.Table.from_pydict(cols, schema=self.schema))
+            self.written += n
+            self.shards += 1
+        for values in self.columns.values():
+            values.clear()
+        self.rows = 0
+        return n

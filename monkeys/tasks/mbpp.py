@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
-from monkeys.tasks.codecontests import local_or_hub
+from monkeys.tasks.data import load_rows
 
 TEST_IDS = range(11, 511)
 PROMPT = (
@@ -40,7 +40,7 @@ class MBPP(Task):
     stop: tuple[str, ...] = ()
 
     def load(self, options: TaskOptions) -> list[Problem]:
-        rows = local_or_hub(
+        rows = load_rows(
             options.data_dir,
             ("mbpp/test.jsonl", "mbpp/test.jsonl.gz", "mbpp/mbpp.jsonl"),
             "google-research-datasets/mbpp",

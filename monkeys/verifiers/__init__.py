@@ -1,8 +1,7 @@
 """Verifiers: the seam (`base`), the answer and code verifiers that plug into it, the verify stage
-(`stage`) and the sandbox runtime (`sandbox`). Importing the package registers the built-in verifiers."""
+(`stage`) and the sandbox runtime (`sandbox`). The built-in verifiers are known by name to `VERIFIERS`
+and imported on first use."""
 
-import monkeys.verifiers.answer.gsm8k  # noqa: F401  (answer verifiers register themselves)
-import monkeys.verifiers.answer.math  # noqa: F401
 from monkeys.verifiers.base import (
     VERIFIERS,
     ChecksBatch,
@@ -13,7 +12,6 @@ from monkeys.verifiers.base import (
     VerdictValue,
     Verifier,
 )
-from monkeys.verifiers.code import python_tests, stdio  # noqa: F401  (code verifiers register themselves)
 
 __all__ = [
     "VERIFIERS",

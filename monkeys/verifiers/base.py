@@ -80,7 +80,13 @@ class JudgesEquivalence(Verifier):
     def same_answer(self, problem: Problem, a: str, b: str) -> bool: ...
 
 
-VERIFIERS: Registry[Verifier] = Registry("verifier", group="monkeys.verifiers", base=Verifier)
+BUILT_IN = {
+    "gsm8k": "monkeys.verifiers.answer.gsm8k:GSM8KVerifier",
+    "math": "monkeys.verifiers.answer.math:MathVerifier",
+    "python-tests": "monkeys.verifiers.code.python_tests:PythonTestsVerifier",
+    "stdio": "monkeys.verifiers.code.stdio:StdioVerifier",
+}  # imported on first use, so loading one verifier (or a LaTeX helper) does not load them all
+VERIFIERS: Registry[Verifier] = Registry("verifier", group="monkeys.verifiers", base=Verifier, lazy=BUILT_IN)
 
 __all__ = [
     "VERIFIERS",

@@ -120,7 +120,7 @@ class CheckPool:
             raise MonkeysError(f"--timeout must be > 0 seconds, got {timeout}")
         self.name, self.options, self.timeout, self.imports = name, options, timeout, tuple(imports)
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload])
+        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload, *self.imports])
         self._slots: list[_Slot] = []
         self.kills = 0
         try:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from monkeys.errors import RunMismatchError, UsageError
 from monkeys.host import default_workers
@@ -36,6 +35,7 @@ from monkeys.records import Problem
 from monkeys.registry import accepted
 from monkeys.store import Run
 from monkeys.store.schema import VERDICTS
+from monkeys.store.shards import ShardBuffer
 from monkeys.store.verdict_sets import MANIFEST_KEY, canonical, set_mask, stored_sets
 from monkeys.verifiers.base import VERIFIERS, ChecksBatch, ChecksExtract, Verdict, Verifier
 from monkeys.verifiers.stage.cache import VerdictCache, item_key, problem_key
@@ -366,8 +366,9 @@ def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
 
 
 class _Sink:
-    """Buffers verdict rows and appends them to the run (and pass/fail verdicts to the cache) every few
-    seconds; the cache is written first, so a kill between the two costs no re-check."""
+    """Fans verdicts out to their samples' rows and appends them to the run (and pass/fail verdicts to the
+    cache) every few seconds through the store's `ShardBuffer`; the cache is written first, so a kill
+    between the two costs no re-check."""
 
     def __init__(
         self,
@@ -378,17 +379,26 @@ class _Sink:
         problems: dict[str, Problem],
         options: str,
     ) -> None:
-        self.table, self.name, self.version, self.cache, self.problems = table, name, version, cache, problems
-        self.options = options
+        self.name, self.version, self.cache, self.problems = name, version, cache, problems
         self.cache_version = cache_version(version, options)
-        self.cols: dict[str, list[Any]] = {
-            n: [] for n in ("problem_id", "sample_index", "verdict", "answer", "detail", "seconds")
-        }
         self.pending_cache: list[tuple[str, str, Verdict]] = []
-        self.last = time.monotonic()
-        self.rows_written = 0
-        self.shards = 0
+        self.buffer = ShardBuffer(
+            table.append,
+            VERDICTS,
+            FLUSH_SECONDS,
+            FLUSH_ROWS,
+            constants={"verifier": name, "verifier_version": version, "verifier_options": options},
+            before_flush=self._write_cache,
+        )
         self._pkeys: dict[str, str] = {}
+
+    @property
+    def rows_written(self) -> int:
+        return self.buffer.written
+
+    @property
+    def shards(self) -> int:
+        return self.buffer.shards
 
     def pkey(self, pid: str) -> str:
         k = self._pkeys.get(pid)
@@ -403,13 +413,11 @@ class _Sink:
     def add_rows(self, rows: list[tuple[str, int, Verdict]]) -> None:
         for pid, idx, v in rows:
             self._row(pid, [idx], v)
-        self._maybe_flush()
 
     def fan_out(self, g: Group, v: Verdict, cached: bool = False) -> None:
         if not cached:
             self.cache_only(g, v)
         self._row(g.problem_id, g.members, v)
-        self._maybe_flush()
 
     def _row(self, pid: str, idxs: list[int], v: Verdict) -> None:
         n = len(idxs)
@@ -418,46 +426,23 @@ class _Sink:
             if v.answer is None or len(v.answer) <= MAX_STORED_ANSWER
             else v.answer[:MAX_STORED_ANSWER]
         )
-        c = self.cols
-        c["problem_id"].extend([pid] * n)
-        c["sample_index"].extend(idxs)
-        c["verdict"].extend([v.verdict] * n)
-        c["answer"].extend([answer] * n)
-        c["detail"].extend([v.detail] * n)
-        c["seconds"].extend([float(v.seconds)] * n)
+        cols = {
+            "problem_id": [pid] * n,
+            "sample_index": idxs,
+            "verdict": [v.verdict] * n,
+            "answer": [answer] * n,
+            "detail": [v.detail] * n,
+            "seconds": [float(v.seconds)] * n,
+        }
+        self.buffer.add(cols, n)
 
-    def _maybe_flush(self) -> None:
-        if len(self.cols["problem_id"]) >= FLUSH_ROWS or time.monotonic() - self.last >= FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        self.last = time.monotonic()
+    def _write_cache(self) -> None:
         if self.cache is not None and self.pending_cache:
             self.cache.put_many(self.name, self.cache_version, self.pending_cache)
             self.pending_cache = []
-        n = len(self.cols["problem_id"])
-        if n == 0:
-            return
-        c = self.cols
-        t = pa.table(
-            {
-                "problem_id": pa.array(c["problem_id"], pa.string()),
-                "sample_index": pa.array(c["sample_index"], pa.int64()),
-                "verifier": pa.array([self.name] * n, pa.string()),
-                "verifier_version": pa.array([self.version] * n, pa.string()),
-                "verdict": pa.array(c["verdict"], pa.string()),
-                "answer": pa.array(c["answer"], pa.large_string()),
-                "detail": pa.array(c["detail"], pa.large_string()),
-                "seconds": pa.array(c["seconds"], pa.float64()),
-                "verifier_options": pa.array([self.options] * n, pa.string()),
-            },
-            schema=VERDICTS,
-        )
-        self.table.append(t)
-        self.shards += 1
-        self.rows_written += n
-        for v in c.values():
-            v.clear()
+
+    def flush(self) -> None:
+        self.buffer.flush()
 
 
 class _NoBar:
