@@ -57,17 +57,21 @@ def test_sample_and_verify_a_plugin_task_with_plugin_options(tmp_path: Path) -> 
     with pytest.raises(RunMismatchError, match="task.plugin_options.n was 2, the command asks for 3"):
         sample_echo(run, "-T", "n=3", "-T", "word=tell", "-E", "wrong=zzz")
 
+    resumed = sample_echo(run, "-k", "6", "-T", "n=2", "-T", "word=tell", "-E", "wrong=zzz")
+    assert "12 samples stored (4 new" in resumed.output, resumed.output  # the same options resume
+    with pytest.raises(RunMismatchError, match="engine.options.wrong was 'zzz', the command asks for 'yyy'"):
+        sample_echo(run, "-T", "n=2", "-T", "word=tell", "-E", "wrong=yyy")
     out = invoke("verify", "--run", str(run))
-    assert "verify echo-checker v1: 8 samples, 0 already verified, 8 verified now" in out.output
+    assert "verify echo-checker v1: 12 samples, 0 already verified, 12 verified now" in out.output
     with pytest.raises(RunMismatchError, match="strict=False.*pass -V strict=False to resume"):
         invoke("verify", "--run", str(run), "-V", "strict=true")
     again = invoke(
         "verify", "--run", str(run), "-V", "strict=true", "--regrade", "--json", str(tmp_path / "v.json")
     )
-    assert "0 already verified, 8 verified now" in again.output
+    assert "0 already verified, 12 verified now" in again.output
     v = Run.open(run).verdicts("echo-checker")
     assert set(v["verifier_options"]) == {'{"strict":true}'}
-    assert json.loads((tmp_path / "v.json").read_text())["samples"] == 8
+    assert json.loads((tmp_path / "v.json").read_text())["samples"] == 12
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from monkeys.errors import MonkeysError, RunMismatchError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
+from monkeys.store.manifest import Manifest, TaskEntry
 from monkeys.store.schema import SAMPLES
 from monkeys.store.shards import ShardBuffer
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
@@ -33,27 +34,19 @@ class SampleConfig:
     task_params: Mapping[str, Any] = field(default_factory=dict)  # the task plugin's own options (-T)
     engine_params: Mapping[str, Any] = field(default_factory=dict)  # the engine's own options (-E)
 
-    def identity(self, default_verifier: str) -> dict[str, Any]:
-        """The manifest fields a resumed run must match (all but k, which may grow). Plugin options are
-        recorded only when given, so runs made before they existed compare equal."""
-        task: dict[str, Any] = {
-            "name": self.task,
-            "default_verifier": default_verifier,
-            "options": self.task_options.manifest(),
-        }
-        if self.task_params:
-            task["plugin_options"] = dict(self.task_params)
-        engine: dict[str, Any] = {"name": self.engine}
+    def manifest(self, default_verifier: str, engine: dict[str, Any] | None = None) -> Manifest:
+        """The run's manifest; `engine` is the engine's own description, once it is built."""
+        described: dict[str, Any] = {**(engine or {}), "name": self.engine}
         if self.engine_params:
-            engine["options"] = dict(self.engine_params)
-        return {
-            "task": task,
-            "model": self.model,
-            "sampling": self.sampling.manifest(),
-            "seed": self.seed,
-            "chunk_size": self.chunk_size,
-            "engine": engine,
-        }
+            described["options"] = dict(self.engine_params)
+        task = TaskEntry(self.task, default_verifier, self.task_options.manifest(), dict(self.task_params))
+        return Manifest(
+            task, self.model, described, self.sampling.manifest(), self.k, self.seed, self.chunk_size
+        )
+
+    def identity(self, default_verifier: str) -> dict[str, Any]:
+        """The manifest fields a resumed run must match (all but k, which may grow)."""
+        return self.manifest(default_verifier).identity()
 
 
 @dataclass
@@ -82,7 +75,10 @@ def check_compatible(run: Run, identity: dict[str, Any]) -> None:
     """Refuse to add samples to a run made with other settings (never overwrite, never mix)."""
     manifest = run.manifest
     for key, value in identity.items():
-        msg = _describe_difference(key, manifest.get(key), value)
+        old = manifest.get(key)
+        if key == "engine" and isinstance(old, dict):  # what an engine says about itself is not compared
+            old = {k: v for k, v in old.items() if k in ("name", "options")}
+        msg = _describe_difference(key, old, value)
         if msg:
             raise RunMismatchError(
                 f"run dir {run.path} was made with different settings: {msg}; "
@@ -168,7 +164,7 @@ def sample(
         if run is None:
             run = Run.create(
                 run_path,
-                {**identity, "k": config.k, "engine": {**engine.describe(), **identity["engine"]}},
+                config.manifest(default_verifier, engine.describe()).to_json(),
                 problems_frame(problems),
             )
         elif config.k > run.manifest.get("k", 0):

@@ -34,6 +34,7 @@ from monkeys.store.ingest_formats import (
     read_jsonl,
     read_monkey_business,
 )
+from monkeys.store.manifest import Manifest, TaskEntry
 from monkeys.store.schema import SAMPLES, VERDICTS
 from monkeys.store.shards import ShardBuffer, ShardedTable
 from monkeys.store.verdict_sets import NO_OPTIONS
@@ -230,19 +231,19 @@ def _target(
     t = TASKS.create(task)
     options = TaskOptions(data_dir=data_dir)
     problems = t.load(options)
-    manifest = {
-        "task": {"name": t.name, "default_verifier": t.default_verifier, "options": options.manifest()},
-        "model": model or "unknown (imported)",
-        "engine": {"name": "import", "version": None},
-        "sampling": {"temperature": None, "top_p": None, "max_tokens": None, "stop": list(t.stop)},
-        "k": 0,
-        "seed": None,
-        "chunk_size": None,
-    }
+    manifest = Manifest(
+        TaskEntry(t.name, t.default_verifier, options.manifest()),
+        model or "unknown (imported)",
+        {"name": "import", "version": None},
+        {"temperature": None, "top_p": None, "max_tokens": None, "stop": list(t.stop)},
+        k=0,
+        seed=None,
+        chunk_size=None,
+    )
     return (
         None,
         {p.problem_id: p for p in problems},
-        lambda: Run.create(path, manifest, problems_frame(problems)),
+        lambda: Run.create(path, manifest.to_json(), problems_frame(problems)),
     )
 
 
