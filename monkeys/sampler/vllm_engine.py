@@ -82,7 +82,7 @@ class VLLMEngine(Engine):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise MonkeysError(f"vLLM could not load model {self.model!r} ({first}); check --model") from None
         self.vllm_version = vllm.__version__
-        self.max_seqs = int(getattr(self.llm.llm_engine.vllm_config.scheduler_config, "max_num_seqs", 256))
+        self.max_seqs = int(self.llm.llm_engine.vllm_config.scheduler_config.max_num_seqs)
         self.max_in_flight = max_in_flight or 4 * self.max_seqs
         self._counter = 0
         self.kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool))}
