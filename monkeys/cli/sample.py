@@ -36,10 +36,10 @@ def sample(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
     ),
     task_option: list[str] | None = typer.Option(  # noqa: B008  (typer's way to declare a list option)
-        None, "-T", "--task-option", help="task plugin option key=value (repeatable)"
+        None, "-T", "--task-option", help="task plugin option key=value (repeatable)", metavar="KEY=VALUE"
     ),
     engine_option: list[str] | None = typer.Option(  # noqa: B008
-        None, "-E", "--engine-option", help="engine option key=value (repeatable)"
+        None, "-E", "--engine-option", help="engine option key=value (repeatable)", metavar="KEY=VALUE"
     ),
 ) -> None:
     """Draw k completions per problem and store them; rerun the same command to resume."""

@@ -46,7 +46,9 @@ def verify(
     ] = False,
     verifier_option: Annotated[
         list[str] | None,
-        typer.Option("-V", "--verifier-option", help="verifier option key=value (repeatable)"),
+        typer.Option(
+            "-V", "--verifier-option", help="verifier option key=value (repeatable)", metavar="KEY=VALUE"
+        ),
     ] = None,
     regrade: Annotated[
         bool,
