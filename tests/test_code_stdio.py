@@ -11,7 +11,6 @@ import pytest
 from monkeys.errors import MonkeysError
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.code.stdio import StdioVerifier, outputs_match, tokens_match
-from tests.test_sandbox_isolation import sandbox_tools  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox_tools")
 

@@ -14,7 +14,6 @@ from monkeys.tasks.mbpp import MBPP
 from monkeys.verifiers.base import VERIFIERS
 from monkeys.verifiers.code.python_tests import PythonTestsVerifier
 from monkeys.verifiers.code.stdio import StdioVerifier
-from tests.test_sandbox_isolation import sandbox_tools  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox_tools")
 

@@ -13,7 +13,6 @@ import pytest
 
 from monkeys.verifiers.sandbox import Job, Limits
 from monkeys.verifiers.sandbox.docker import LABEL, DockerSandbox, client
-from tests.test_sandbox_isolation import docker_engine  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER_SCRIPT = """

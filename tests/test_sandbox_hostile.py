@@ -20,7 +20,7 @@ import pytest
 from monkeys.tasks.base import Problem
 from monkeys.verifiers.code.python_tests import PythonTestsVerifier
 from monkeys.verifiers.code.stdio import StdioVerifier
-from tests.test_sandbox_isolation import backend, docker_engine, sandbox_tools, sandbox_uid_processes  # noqa: F401
+from tests.test_sandbox_isolation import sandbox_uid_processes
 
 GOOD = "def f(x):\n    return 2 * x\n"
 WRONG = "def f(x):\n    return None\n"

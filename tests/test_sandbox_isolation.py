@@ -1,69 +1,19 @@
-"""What a program sees inside each sandbox backend, plus the fixtures the other sandbox/code tests import.
-
-Docker tests need an engine and the locally built image: the `docker_engine` fixture runs
-`.ci/sandbox.sh setup` when nothing answers (installing packages, starting dockerd, building the image; it
-needs root) and stops the dockerd it started at the end of the session.
-"""
+"""What a program sees inside each sandbox backend. The sandbox fixtures (`backend`, `sandbox_tools`,
+`docker_engine`) live in conftest.py: they never install anything, and fail with the command to run
+(`.ci/sandbox.sh setup`) when a sandbox is missing."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monkeys.verifiers.sandbox import Job, Limits, create_sandbox
-from monkeys.verifiers.sandbox.docker import DEFAULT_IMAGE, docker_host
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["bwrap", "docker"]
-
-
-def docker_ready() -> bool:
-    try:
-        import docker
-
-        c = docker.DockerClient(base_url=docker_host(), timeout=10)
-        c.images.get(os.environ.get("MONKEYS_SANDBOX_IMAGE", DEFAULT_IMAGE))
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(scope="session")
-def sandbox_tools() -> None:
-    """bubblewrap on PATH: on a fresh machine (as root) `.ci/sandbox.sh setup` installs it."""
-    if shutil.which("bwrap") is None:
-        if os.geteuid() != 0:
-            pytest.fail("bubblewrap is missing; run .ci/sandbox.sh setup (or apt-get install bubblewrap)")
-        subprocess.run([str(ROOT / ".ci/sandbox.sh"), "setup"], check=True)
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> Iterator[None]:
-    started = False
-    if not docker_ready():
-        if os.geteuid() != 0:
-            pytest.skip(
-                "no Docker engine with the sandbox image, and not root to start one (.ci/sandbox.sh setup)"
-            )
-        subprocess.run([str(ROOT / ".ci/sandbox.sh"), "setup"], check=True)
-        started = True
-    assert docker_ready()
-    yield
-    if started:
-        subprocess.run([str(ROOT / ".ci/sandbox.sh"), "teardown"], check=False)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, sandbox_tools: None) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_engine")
-    return request.param
 
 
 def sandbox_uid_processes() -> list[int]:

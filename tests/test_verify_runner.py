@@ -15,13 +15,13 @@ from monkeys.errors import MonkeysError
 from monkeys.store import Run
 from monkeys.store.ingest import samples_table
 from monkeys.tasks.base import Problem
-from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.base import VERIFIERS, ChecksBatch, JudgesEquivalence, Verdict
 from monkeys.verifiers.stage.cache import VerdictCache
 from monkeys.verifiers.stage.runner import make_verifier, verify_run
 
 
 # -- test doubles (registered at import, so worker processes that import this module find them too) -----
-class LastWord:
+class LastWord(JudgesEquivalence):
     """Answer = last word of the completion; runs inline and records every check it makes."""
 
     name = "t-last-word"
@@ -66,7 +66,7 @@ class Hazard(LastWord):
         return Verdict("pass" if x == problem.reference else "fail", x, "")
 
 
-class Batched(LastWord):
+class Batched(LastWord, ChecksBatch):
     """Has check_batch: the runner must hand it deduplicated work instead of using its own pool."""
 
     name = "t-batched"

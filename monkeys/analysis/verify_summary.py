@@ -8,6 +8,7 @@ fewest samples any problem has, so every problem contributes to every k.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -114,3 +115,60 @@ def agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict[str, Any]:
         "ours_pass_theirs_fail": int((a & ~b).sum()),
         "ours_fail_theirs_pass": int((~a & b).sum()),
     }
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Pass vs not-pass agreement of two verifiers over the samples both graded."""
+
+    samples: int
+    agree: int
+    rate: float | None
+    both_pass: int
+    both_fail: int
+    ours_pass_theirs_fail: int
+    ours_fail_theirs_pass: int
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    """`summarize`'s numbers, typed: coverage and its interval by k, verdict counts, agreement."""
+
+    verifier: str
+    version: str | None
+    problems: int
+    samples: int
+    coverage: dict[int, float]
+    coverage_ci95: dict[int, tuple[float, float]]
+    verdicts: dict[str, int]
+    agreement: dict[str, Agreement]
+    warnings: list[str] = field(default_factory=list)  # e.g. a verifier that is not the task's own
+
+    @classmethod
+    def of(cls, run: Run, verifier: str) -> VerifySummary:
+        s = summarize(run, verifier)
+        return cls(
+            s["verifier"],
+            s["version"],
+            s["problems"],
+            s["samples"],
+            {int(k): v for k, v in s["coverage"].items()},
+            {int(k): (lo, hi) for k, (lo, hi) in s["coverage_ci95"].items()},
+            dict(s["verdicts"]),
+            {name: Agreement(**a) for name, a in s["agreement"].items()},
+            list(s["warnings"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The document `monkeys verify --json` writes (keys as strings, as before)."""
+        return {
+            "verifier": self.verifier,
+            "version": self.version,
+            "problems": self.problems,
+            "samples": self.samples,
+            "coverage": {str(k): v for k, v in self.coverage.items()},
+            "coverage_ci95": {str(k): list(v) for k, v in self.coverage_ci95.items()},
+            "verdicts": self.verdicts,
+            "agreement": {k: asdict(a) for k, a in self.agreement.items()},
+            "warnings": list(self.warnings),
+        }

@@ -42,8 +42,11 @@ def _grouper(run: Any, verifier: str) -> tuple[Any, str]:
             f"exact string of the extracted answer (no verifier named {verifier!r} to judge equivalence)",
         )
     from monkeys.records import Problem
+    from monkeys.verifiers.base import JudgesEquivalence
 
     checker = VERIFIERS.create(verifier)
+    if not isinstance(checker, JudgesEquivalence):
+        return None, f"exact string of the extracted answer (verifier {verifier} does not judge equivalence)"
     table = run.problems()
     base = {"problem_id", "prompt", "reference"}
     problems = {}

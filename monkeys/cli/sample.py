@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from monkeys.cli.app import app, console, err_console
-from monkeys.errors import MonkeysError
 
 # == sample / runs (spine) ==============================================================================
-
-PRESETS: dict[str, dict[str, object]] = {
-    # The paper's Appendix A settings for GSM8K and MATH: temperature 0.6, no nucleus sampling,
-    # 512 new tokens, 5-shot prompts.
-    "paper": {"temperature": 0.6, "top_p": 1.0, "max_tokens": 512, "n_shot": 5},
-}
 
 
 @app.command()
@@ -57,69 +48,50 @@ def sample(
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
     ),
+    task_option: list[str] | None = typer.Option(  # noqa: B008  (typer's way to declare a list option)
+        None, "-T", "--task-option", help="task plugin option key=value (repeatable)", metavar="KEY=VALUE"
+    ),
+    engine_option: list[str] | None = typer.Option(  # noqa: B008
+        None, "-E", "--engine-option", help="engine option key=value (repeatable)", metavar="KEY=VALUE"
+    ),
     verbose: bool = typer.Option(
         False, "--verbose", help="show vLLM's and torch's own messages here instead of in <run>/logs/"
     ),
 ) -> None:
     """Draw k completions per problem and store them; rerun the same command to resume."""
+    from monkeys.api import sample_report
+    from monkeys.sampler.base import ENGINES
+    from monkeys.tasks import TASKS
 
-    from monkeys.sampler import ENGINES, SampleConfig, SamplingParams, run_sampling
-    from monkeys.sampler.embedded import DEFAULT_MODEL
-    from monkeys.store import Run
-    from monkeys.tasks import TASKS, TaskOptions
-
-    if preset is not None and preset not in PRESETS:
-        raise MonkeysError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    if engine not in ENGINES:
-        raise MonkeysError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES.names())}")
-    if task not in TASKS:
-        raise MonkeysError(f"unknown task {task!r}; choose one of: {', '.join(TASKS.names())}")
-    if (instruction is not None or template is not None) and task != "jsonl":
-        raise MonkeysError(
-            f"--instruction and --template are for the jsonl task; task {task} builds its own prompts"
-        )
-    chosen = dict(PRESETS.get(preset or "", {}))
-    for key, value in (
-        ("temperature", temperature),
-        ("top_p", top_p),
-        ("max_tokens", max_tokens),
-        ("n_shot", n_shot),
-    ):
-        if value is not None:
-            chosen[key] = value
-    model_name = model or DEFAULT_MODEL
-    run_dir = run or str(Path("runs") / f"{task}-{model_name.replace('/', '_').replace(':', '_')}")
-    if not resume and Run.exists(run_dir):
-        raise MonkeysError(f"{run_dir} already holds a run and --no-resume was given; choose a new --run")
-    options = TaskOptions(
-        data_dir=data_dir,
-        data_file=data,
-        limit=limit,
-        offset=offset,
-        problem_ids=tuple(x.strip() for x in problems.split(",") if x.strip()) if problems else (),
-        seed=seed,
-        n_shot=int(chosen.get("n_shot", 5)),
-        instruction=instruction,
-        template=template,
-        subset=subset,
-    )
-    stop = TASKS.create(task).stop
-    params = SamplingParams(
-        temperature=float(chosen.get("temperature", 0.6)),
-        top_p=float(chosen.get("top_p", 1.0)),
-        max_tokens=int(chosen.get("max_tokens", 512)),
-        stop=tuple(stop),
-    )
-    if params.temperature < 0 or not 0 < params.top_p <= 1 or params.max_tokens < 1:
-        raise MonkeysError("need --temperature >= 0, 0 < --top-p <= 1 and --max-tokens >= 1")
-    config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
-    report = run_sampling(
-        run_dir,
-        config,
-        lambda: ENGINES.create(engine, model=model),
+    t_opts = TASKS.parse_options(task, task_option or [], "-T") if task_option else {}
+    e_opts = ENGINES.parse_options(engine, engine_option or [], "-E") if engine_option else {}
+    report = sample_report(
+        task,
+        k,
+        run=run,
+        model=model,
+        engine=engine,
+        resume=resume,
         console=err_console,
         verbose=verbose,
         consoles=(console,),
+        limit=limit,
+        offset=offset,
+        problems=problems,
+        data_dir=data_dir,
+        data=data,
+        instruction=instruction,
+        template=template,
+        subset=subset,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        n_shot=n_shot,
+        seed=seed,
+        chunk_size=chunk_size,
+        preset=preset,
+        task_options=t_opts,
+        engine_options=e_opts,
     )
     console.print(
         f"[bold]{report.run.path}[/]: {report.total} samples stored "

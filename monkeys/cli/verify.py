@@ -48,17 +48,28 @@ def verify(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="neither read nor write the verdict cache")
     ] = False,
+    verifier_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-V", "--verifier-option", help="verifier option key=value (repeatable)", metavar="KEY=VALUE"
+        ),
+    ] = None,
+    regrade: Annotated[
+        bool,
+        typer.Option(
+            "--regrade", help="grade every sample again when the run's verdicts were made with other options"
+        ),
+    ] = False,
 ) -> None:
     """Give every sample a verdict (deduplicated, cached, resumable) and print coverage at k = 1, 10, 100, ..."""
     import json
 
-    from monkeys.analysis.verify_summary import summarize
+    from monkeys.api import verify as verify_api
     from monkeys.store import Run
-    from monkeys.verifiers.stage.cache import VerdictCache
-    from monkeys.verifiers.stage.runner import verify_run
+    from monkeys.verifiers.base import VERIFIERS
 
     r = Run.open(run)
-    options = {
+    options: dict[str, object] = {
         "sandbox": sandbox,
         "repeat_borderline": repeat_borderline,
         "lean_project": None if lean_project is None else str(lean_project),
@@ -67,11 +78,20 @@ def verify(
     }
     options.update({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})
     options.update({"all_tests": True} if all_tests else {})
-    cache = None if no_cache else VerdictCache()
-    rep = verify_run(
-        r, verifier, options, workers=workers, timeout=timeout, cache=cache, progress=console.is_terminal
+    if verifier_option:
+        name = verifier or r.manifest.get("task", {}).get("default_verifier") or ""
+        options.update(VERIFIERS.parse_options(name, verifier_option, "-V"))
+    res = verify_api(
+        r,
+        verifier,
+        options=options,
+        workers=workers,
+        timeout=timeout,
+        cache=not no_cache,
+        regrade=regrade,
+        progress=console.is_terminal,
     )
-    s = summarize(r, rep.verifier)
+    rep, s = res.report, res.summary
     if rep.without_gold:
         err_console.print(
             f"note: {rep.without_gold} problem(s) have no gold completion (e.g. no Python 3 reference), "
@@ -86,23 +106,23 @@ def verify(
         soft_wrap=True,
     )
     console.print(
-        f"coverage over {s['problems']} problems (unbiased pass@k, 95% bootstrap interval):", highlight=False
+        f"coverage over {s.problems} problems (unbiased pass@k, 95% bootstrap interval):", highlight=False
     )
-    for k, c in s["coverage"].items():
-        lo, hi = s["coverage_ci95"][k]
+    for k, c in s.coverage.items():
+        lo, hi = s.coverage_ci95[k]
         console.print(f"  k={k:<6} {c:.4f}  [{lo:.4f}, {hi:.4f}]", highlight=False)
-    console.print("verdicts: " + "  ".join(f"{v} {n}" for v, n in s["verdicts"].items()), highlight=False)
-    for other, a in s["agreement"].items():
-        rate = "n/a" if a["rate"] is None else f"{100 * a['rate']:.2f}%"
+    console.print("verdicts: " + "  ".join(f"{v} {n}" for v, n in s.verdicts.items()), highlight=False)
+    for other, a in s.agreement.items():
+        rate = "n/a" if a.rate is None else f"{100 * a.rate:.2f}%"
         console.print(
-            f"agreement with {other}: {rate} of {a['samples']} samples (ours pass/theirs fail "
-            f"{a['ours_pass_theirs_fail']}, ours fail/theirs pass {a['ours_fail_theirs_pass']})",
+            f"agreement with {other}: {rate} of {a.samples} samples (ours pass/theirs fail "
+            f"{a.ours_pass_theirs_fail}, ours fail/theirs pass {a.ours_fail_theirs_pass})",
             highlight=False,
         )
-    for warning in s["warnings"]:
+    for warning in s.warnings:
         err_console.print(warning, highlight=False, markup=False, soft_wrap=True)
     if json_out is not None:
-        json_out.write_text(json.dumps(s, indent=2) + "\n")
+        json_out.write_text(json.dumps(s.to_json(), indent=2) + "\n")
 
 
 @app.command("import")

@@ -4,15 +4,19 @@ from monkeys.sampler import vllm_engine  # noqa: F401  (registers the vLLM engin
 from monkeys.sampler.base import ENGINES, Completion, Engine, Request, SamplingParams
 from monkeys.sampler.loop import SampleConfig, SampleReport, sample
 from monkeys.sampler.progress import run_sampling
+from monkeys.sampler.settings import PRESETS, default_run_dir, sample_config
 
 __all__ = [
     "ENGINES",
+    "PRESETS",
     "Completion",
     "Engine",
     "Request",
     "SampleConfig",
     "SampleReport",
     "SamplingParams",
+    "default_run_dir",
     "run_sampling",
     "sample",
+    "sample_config",
 ]

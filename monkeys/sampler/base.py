@@ -1,28 +1,39 @@
-"""The engine seam: requests in, completions out, streamed as each request finishes."""
+"""The engine seam: requests in, completions out, streamed as each request finishes.
+
+An engine subclasses `Engine`. Its construction arguments are its options (`--model`, and `-E key=value`
+typed by the factory's signature); `describe()` is what the run manifest records about it.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from monkeys.records import Completion, Request, SamplingParams
 from monkeys.registry import Registry
 
 
-class Engine(Protocol):
-    """Draws samples. `generate` yields each request's completion as soon as it finishes."""
+class Engine(ABC):
+    """Draws samples. `generate` yields each request's completion as soon as it finishes, in any order;
+    a completion holds exactly `request.n` texts, and sample `start_index + j` is drawn with seed
+    `request.seed + j` where the engine supports seeds."""
 
-    name: str
+    name: ClassVar[str]
 
-    def describe(self) -> dict[str, Any]: ...
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records: at least {"name": ...}, plus version, model path, settings."""
 
+    @abstractmethod
     def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:  # noqa: B027  (an optional hook: nothing to release by default)
+        """Release the model, servers or connections the engine holds."""
 
 
-ENGINES: Registry[Engine] = Registry("engine")
+ENGINES: Registry[Engine] = Registry("engine", group="monkeys.engines", base=Engine)
 
 __all__ = ["ENGINES", "Completion", "Engine", "EngineStats", "LiveStats", "Request", "SamplingParams"]
 

@@ -66,8 +66,7 @@ def _convert(gguf: Path, out: Path) -> None:
     folder, name = str(gguf.parent), gguf.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     config = AutoConfig.from_pretrained(folder, gguf_file=name)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
+    config.__dict__.pop("quantization_config", None)  # the GGUF's; the converted weights are plain
     loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     model.load_state_dict(loaded.state_dict(), strict=False)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
-from monkeys.errors import MonkeysError
+from monkeys.errors import MonkeysError, RunMismatchError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 from monkeys.sampler.chat import apply_chat_template
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
+from monkeys.store.manifest import Manifest, TaskEntry
 from monkeys.store.schema import SAMPLES
+from monkeys.store.shards import ShardBuffer
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
 
@@ -31,21 +32,26 @@ class SampleConfig:
     chunk_size: int = 64
     sampling: SamplingParams = field(default_factory=SamplingParams)
     engine: str = "vllm"
+    task_params: Mapping[str, Any] = field(default_factory=dict)  # the task plugin's own options (-T)
+    engine_params: Mapping[str, Any] = field(default_factory=dict)  # the engine's own options (-E)
+
+    def manifest(
+        self, default_verifier: str, engine: dict[str, Any] | None = None, few_shot: bool = True
+    ) -> Manifest:
+        """The run's manifest; `engine` is the engine's own description, once it is built."""
+        described: dict[str, Any] = {**(engine or {}), "name": self.engine}
+        if self.engine_params:
+            described["options"] = dict(self.engine_params)
+        task = TaskEntry(
+            self.task, default_verifier, self.task_options.manifest(few_shot), dict(self.task_params)
+        )
+        return Manifest(
+            task, self.model, described, self.sampling.manifest(), self.k, self.seed, self.chunk_size
+        )
 
     def identity(self, default_verifier: str, few_shot: bool = True) -> dict[str, Any]:
         """The manifest fields a resumed run must match (all but k, which may grow)."""
-        return {
-            "task": {
-                "name": self.task,
-                "default_verifier": default_verifier,
-                "options": self.task_options.manifest(few_shot),
-            },
-            "model": self.model,
-            "sampling": self.sampling.manifest(),
-            "seed": self.seed,
-            "chunk_size": self.chunk_size,
-            "engine": {"name": self.engine},
-        }
+        return self.manifest(default_verifier, few_shot=few_shot).identity()
 
 
 @dataclass
@@ -76,9 +82,12 @@ def check_compatible(run: Run, identity: dict[str, Any]) -> None:
     """Refuse to add samples to a run made with other settings (never overwrite, never mix)."""
     manifest = run.manifest
     for key, value in identity.items():
-        msg = _describe_difference(key, manifest.get(key), value)
+        old = manifest.get(key)
+        if key == "engine" and isinstance(old, dict):  # what an engine says about itself is not compared
+            old = {k: v for k, v in old.items() if k in ("name", "options")}
+        msg = _describe_difference(key, old, value)
         if msg:
-            raise MonkeysError(
+            raise RunMismatchError(
                 f"run dir {run.path} was made with different settings: {msg}; "
                 f"repeat its settings (see {run.path}/manifest.json) or use a new --run"
             )
@@ -106,39 +115,8 @@ def completion_rows(c: Completion) -> dict[str, list[Any]]:
     }
 
 
-class ShardBuffer:
-    """Collects finished requests and writes them as one shard every `flush_seconds` (and at the end), so a
-    kill loses at most that much work and never a partial request."""
-
-    def __init__(
-        self, append: Callable[[pa.Table], object], flush_seconds: float, flush_rows: int = 50_000
-    ) -> None:
-        self.append = append
-        self.flush_seconds = flush_seconds
-        self.flush_rows = flush_rows
-        self.columns: dict[str, list[Any]] = {name: [] for name in SAMPLES.names}
-        self.rows = 0
-        self.written = 0
-        self.last = time.monotonic()
-
-    def add(self, c: Completion) -> None:
-        for name, values in completion_rows(c).items():
-            self.columns[name].extend(values)
-        self.rows += c.request.n
-        if self.rows >= self.flush_rows or time.monotonic() - self.last >= self.flush_seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            self.append(pa.Table.from_pydict(self.columns, schema=SAMPLES))
-            self.written += self.rows
-        self.columns = {name: [] for name in SAMPLES.names}
-        self.rows = 0
-        self.last = time.monotonic()
-
-
 def load_task(config: SampleConfig) -> tuple[list[Problem], str, tuple[str, ...], bool]:
-    task = TASKS.create(config.task)
+    task = TASKS.create(config.task, **config.task_params)
     problems = task.load(config.task_options)
     if not problems:
         raise MonkeysError(f"task {config.task} selected no problems; check --limit/--offset/--problems")
@@ -171,7 +149,7 @@ def sample(
         run = Run.open(run_path)
         check_compatible(run, identity)
         if [p.problem_id for p in problems] != run.problem_ids():
-            raise MonkeysError(
+            raise RunMismatchError(
                 f"run dir {run_path} holds other problems than the command selects; "
                 "repeat its --limit/--offset/--problems or use a new --run"
             )
@@ -193,7 +171,9 @@ def sample(
     try:
         if run is None:
             run = Run.create(
-                run_path, {**identity, "k": config.k, "engine": engine.describe()}, problems_frame(problems)
+                run_path,
+                config.manifest(default_verifier, engine.describe(), few_shot).to_json(),
+                problems_frame(problems),
             )
         elif config.k > run.manifest.get("k", 0):
             run.update_manifest(k=config.k)
@@ -201,10 +181,10 @@ def sample(
         requests = (Request(t.problem_id, prompts[t.problem_id], t.start_index, t.n, t.seed) for t in todo)
         tokens = 0
         with run.writer("samples") as table:
-            buffer = ShardBuffer(table.append, flush_seconds)
+            buffer = ShardBuffer(table.append, SAMPLES, flush_seconds)
             try:
                 for completion in _guarded(engine.generate(requests, config.sampling)):
-                    buffer.add(completion)
+                    buffer.add(completion_rows(completion), completion.request.n)
                     made = sum(completion.completion_tokens)
                     tokens += made
                     if on_progress:

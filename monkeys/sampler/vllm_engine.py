@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.sampler.base import ENGINES, Completion, EngineStats, Request, SamplingParams
+from monkeys.sampler.base import ENGINES, Completion, Engine, EngineStats, Request, SamplingParams
 from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
 
 
@@ -26,7 +26,7 @@ def on_cpu() -> bool:
         return False
 
 
-class VLLMEngine:
+class VLLMEngine(Engine):
     """`vllm.LLM` with prefix caching on; `generate` keeps up to `max_in_flight` samples queued so the
     scheduler always has work, and yields each request's completion as soon as it finishes."""
 
@@ -97,7 +97,7 @@ class VLLMEngine:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise MonkeysError(f"vLLM could not load model {self.model!r} ({first}); check --model") from None
         self.vllm_version = vllm.__version__
-        self.max_seqs = int(getattr(self.llm.llm_engine.vllm_config.scheduler_config, "max_num_seqs", 256))
+        self.max_seqs = int(self.llm.llm_engine.vllm_config.scheduler_config.max_num_seqs)
         self.max_in_flight = max_in_flight or 4 * self.max_seqs
         self._counter = 0
         self._tokens_at_start = self._generated_tokens()

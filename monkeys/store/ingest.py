@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -35,7 +34,10 @@ from monkeys.store.ingest_formats import (
     read_jsonl,
     read_monkey_business,
 )
+from monkeys.store.manifest import Manifest, TaskEntry
 from monkeys.store.schema import SAMPLES, VERDICTS
+from monkeys.store.shards import ShardBuffer, ShardedTable
+from monkeys.store.verdict_sets import NO_OPTIONS
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
 IMPORTED = "imported"
@@ -119,9 +121,9 @@ def import_file(
 
     # Pass 2: create the run if needed, then write the accepted samples (and labels) in shards.
     run = existing if existing is not None else make_run()
-    writer = _Writer(run, path.name)
     ordinal.clear()
     with run.writer("samples") as samples, run.writer("verdicts") as verdicts:
+        writer = _Writer(samples, verdicts, path.name)
         for where, item in items():
             nth = ordinal[where]
             ordinal[where] += 1
@@ -129,9 +131,7 @@ def import_file(
             if idx is None or isinstance(item, str):
                 continue
             writer.add(item, idx)
-            if writer.size >= CHUNK:
-                writer.flush(samples, verdicts)
-        writer.flush(samples, verdicts)
+        writer.flush()
     report.imported, report.labels = writer.samples, writer.labels
     report.problems = len(writer.problems)
     _record(run, path, fmt, report)
@@ -158,49 +158,37 @@ def samples_table(pids: Sequence[str], idxs: Sequence[int], texts: Sequence[str]
 
 
 class _Writer:
-    def __init__(self, run: Run, source: str) -> None:
-        self.run, self.source = run, source
-        self.rows: list[tuple[str, int, str]] = []
-        self.label_rows: list[tuple[str, int, bool]] = []
-        self.samples = self.labels = 0
+    """Accepted samples (and their labels, as verdicts of verifier `imported`) into the run's tables, through
+    the store's `ShardBuffer`: one shard per CHUNK rows."""
+
+    def __init__(self, samples: ShardedTable, verdicts: ShardedTable, source: str) -> None:
+        never = float("inf")  # flushed by row count only
+        self.sample_rows = ShardBuffer(samples.append, SAMPLES, never, CHUNK)
+        label = {"verifier": IMPORTED, "verifier_version": IMPORTED_VERSION, "verifier_options": NO_OPTIONS}
+        constants = {**label, "answer": None, "detail": f"label from {source}", "seconds": 0.0}
+        self.label_rows = ShardBuffer(verdicts.append, VERDICTS, never, CHUNK, constants=constants)
         self.problems: set[str] = set()
 
     @property
-    def size(self) -> int:
-        return len(self.rows)
+    def samples(self) -> int:
+        return self.sample_rows.written
+
+    @property
+    def labels(self) -> int:
+        return self.label_rows.written
 
     def add(self, item: Item, idx: int) -> None:
-        self.rows.append((item.problem_id, idx, item.text))
+        self.sample_rows.add({"problem_id": [item.problem_id], "sample_index": [idx], "text": [item.text]}, 1)
         self.problems.add(item.problem_id)
         if item.label is not None:
-            self.label_rows.append((item.problem_id, idx, item.label))
-
-    def flush(self, samples: Any, verdicts: Any) -> None:
-        if self.rows:
-            pids, idxs, texts = zip(*self.rows, strict=True)
-            samples.append(samples_table(pids, idxs, texts))
-            n = len(pids)
-            self.samples += n
-        if self.label_rows:
-            pids, idxs, labels = zip(*self.label_rows, strict=True)
-            n = len(pids)
-            verdicts.append(
-                pa.table(
-                    {
-                        "problem_id": pa.array(pids, pa.string()),
-                        "sample_index": pa.array(idxs, pa.int64()),
-                        "verifier": pa.array([IMPORTED] * n, pa.string()),
-                        "verifier_version": pa.array([IMPORTED_VERSION] * n, pa.string()),
-                        "verdict": pa.array(["pass" if x else "fail" for x in labels], pa.string()),
-                        "answer": pa.nulls(n, pa.large_string()),
-                        "detail": pa.array([f"label from {self.source}"] * n, pa.large_string()),
-                        "seconds": pa.array([0.0] * n, pa.float64()),
-                    },
-                    schema=VERDICTS,
-                )
+            verdict = "pass" if item.label else "fail"
+            self.label_rows.add(
+                {"problem_id": [item.problem_id], "sample_index": [idx], "verdict": [verdict]}, 1
             )
-            self.labels += n
-        self.rows, self.label_rows = [], []
+
+    def flush(self) -> None:
+        self.sample_rows.flush()
+        self.label_rows.flush()
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -243,19 +231,19 @@ def _target(
     t = TASKS.create(task)
     options = TaskOptions(data_dir=data_dir)
     problems = t.load(options)
-    manifest = {
-        "task": {"name": t.name, "default_verifier": t.default_verifier, "options": options.manifest()},
-        "model": model or "unknown (imported)",
-        "engine": {"name": "import", "version": None},
-        "sampling": {"temperature": None, "top_p": None, "max_tokens": None, "stop": list(t.stop)},
-        "k": 0,
-        "seed": None,
-        "chunk_size": None,
-    }
+    manifest = Manifest(
+        TaskEntry(t.name, t.default_verifier, options.manifest()),
+        model or "unknown (imported)",
+        {"name": "import", "version": None},
+        {"temperature": None, "top_p": None, "max_tokens": None, "stop": list(t.stop)},
+        k=0,
+        seed=None,
+        chunk_size=None,
+    )
     return (
         None,
         {p.problem_id: p for p in problems},
-        lambda: Run.create(path, manifest, problems_frame(problems)),
+        lambda: Run.create(path, manifest.to_json(), problems_frame(problems)),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from monkeys.errors import MonkeysError
+from monkeys.jsonl import iter_jsonl
 from monkeys.records import Problem
 
 
@@ -44,24 +45,6 @@ def detect_layout(path: Path) -> str:
         return "rows" if fh.read(4096).lstrip().startswith(b"[") else "lines"
 
 
-def _decode_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, f"not valid JSON ({exc.msg} at column {exc.pos + 1})"
-                continue
-            yield lineno, row if isinstance(row, dict) else "expected a JSON object"
-
-
 def _text_ok(text: Any) -> str | None:
     """Why `text` cannot be stored as a sample, or None when it can."""
     if not isinstance(text, str):
@@ -74,7 +57,7 @@ def _text_ok(text: Any) -> str | None:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Item | str]]:
-    for lineno, row in _decode_lines(path):
+    for lineno, row in iter_jsonl(path):
         if isinstance(row, str):
             yield lineno, row
             continue
@@ -117,7 +100,7 @@ def _mb_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
         for i, row in enumerate(rows, 1):
             yield i, row if isinstance(row, dict) else "expected a JSON object"
         return
-    yield from _decode_lines(path)
+    yield from iter_jsonl(path)
 
 
 def read_monkey_business(path: Path, problems: dict[str, Problem]) -> Iterator[tuple[int, Item | str]]:

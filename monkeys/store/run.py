@@ -27,9 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from monkeys import __version__
-from monkeys.errors import MonkeysError
+from monkeys.errors import CorruptStoreError, MonkeysError, RunMismatchError, UsageError
 from monkeys.store.schema import TABLES
 from monkeys.store.shards import ShardedTable, atomic_write_bytes, write_parquet_atomic
+from monkeys.store.verdict_sets import current_rows
 
 MANIFEST = "manifest.json"
 PROBLEMS = "problems.parquet"
@@ -55,7 +56,7 @@ class Run:
     def open(cls, path: str | os.PathLike[str]) -> Run:
         p = Path(path)
         if not (p / MANIFEST).is_file():
-            raise MonkeysError(
+            raise UsageError(
                 f"{p} is not a run directory (no {MANIFEST}); check --run or create it with `monkeys sample`"
             )
         return cls(p)
@@ -65,7 +66,7 @@ class Run:
         """Make a new run directory; refuses to touch one that already holds a run."""
         p = Path(path)
         if (p / MANIFEST).exists():
-            raise MonkeysError(f"{p} already holds a run; open it instead or choose a new --run")
+            raise RunMismatchError(f"{p} already holds a run; open it instead or choose a new --run")
         try:
             p.mkdir(parents=True, exist_ok=True)
             probe = p / ".write-probe"
@@ -100,7 +101,7 @@ class Run:
         try:
             return json.loads((self.path / MANIFEST).read_text())
         except json.JSONDecodeError as exc:
-            raise MonkeysError(
+            raise CorruptStoreError(
                 f"{self.path / MANIFEST} is not valid JSON ({exc.msg}); restore it from a backup"
             ) from None
 
@@ -123,7 +124,7 @@ class Run:
         try:
             schema = TABLES[name]
         except KeyError:
-            raise MonkeysError(f"unknown table {name!r}; known: {sorted(TABLES)}") from None
+            raise UsageError(f"unknown table {name!r}; known: {sorted(TABLES)}") from None
         return ShardedTable(self.path / name, schema)
 
     @contextlib.contextmanager
@@ -183,16 +184,15 @@ class Run:
 
     # -- verdicts and scores -------------------------------------------------------------------------
     def verdicts(self, verifier: str | None = None) -> pd.DataFrame:
-        """Verdicts of `verifier` (all verifiers when None). Where a verifier has verdicts of several
-        versions, only its newest version (by the order they were written) is returned."""
+        """Verdicts of `verifier` (all verifiers when None). Where a verifier has several verdict sets
+        (versions, or options such as the time limit), only its current set is returned: the one the
+        manifest names (see `verdict_sets.py`), else the one written last."""
         df = self.table("verdicts").read().to_pandas()
         if verifier is not None:
             df = df[df["verifier"] == verifier]
         if df.empty:
             return df.reset_index(drop=True)
-        latest = df.groupby("verifier")["verifier_version"].last()
-        keep = df["verifier_version"].to_numpy() == df["verifier"].map(latest).to_numpy()
-        df = df[keep]
+        df = df[current_rows(df, self.manifest)]
         return df.drop_duplicates(["verifier", "problem_id", "sample_index"], keep="last").reset_index(
             drop=True
         )

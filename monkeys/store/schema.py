@@ -27,6 +27,9 @@ VERDICTS = pa.schema(
         pa.field("answer", pa.large_string()),
         pa.field("detail", pa.large_string()),
         pa.field("seconds", pa.float64()),
+        # The options the verdict set was made with, as canonical JSON (`monkeys.store.verdict_sets`);
+        # null in shards written before options were recorded: those read as the verifier's defaults.
+        pa.field("verifier_options", pa.string()),
     ]
 )
 

@@ -12,8 +12,9 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -72,7 +73,7 @@ class ShardedTable:
         """Store `table` as one new shard; returns its path (None for an empty table)."""
         if table.num_rows == 0:
             return None
-        table = table.select(self.schema.names).cast(self.schema)
+        table = _conform(table, self.schema)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
         write_parquet_atomic(table, path)
@@ -110,7 +111,7 @@ class ShardedTable:
         for group in groups:
             if len(group) < 2:
                 continue
-            merged = pa.concat_tables([pq.read_table(p).cast(self.schema) for p in group])
+            merged = pa.concat_tables([_conform(pq.read_table(p), self.schema) for p in group])
             path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
             names = json.dumps([p.name for p in group]).encode()
             write_parquet_atomic(merged, path, {REPLACES_KEY: names})
@@ -163,7 +164,7 @@ class ShardedTable:
         schema = pa.schema([self.schema.field(c) for c in cols])
         if not paths:
             return schema.empty_table()
-        parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
+        parts = [_read_shard(p, schema) for p in paths]
         return pa.concat_tables(parts)
 
     def iter_batches(
@@ -173,7 +174,91 @@ class ShardedTable:
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])
         for p in self.shards():
-            for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
+            f = pq.ParquetFile(p)
+            have = [c for c in cols if c in f.schema_arrow.names]
+            for batch in f.iter_batches(batch_size=batch_size, columns=have):
                 yield pa.RecordBatch.from_arrays(
-                    [batch.column(i).cast(schema.field(i).type) for i in range(len(cols))], schema=schema
+                    [
+                        batch.column(c).cast(schema.field(c).type)
+                        if c in have
+                        else pa.nulls(batch.num_rows, schema.field(c).type)
+                        for c in cols
+                    ],
+                    schema=schema,
                 )
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`'s column order and types. A nullable column the table lacks (a shard written
+    before the column existed) reads as nulls, so old run directories open unchanged."""
+    n = table.num_rows
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        elif f.nullable:
+            cols.append(pa.nulls(n, f.type))
+        else:
+            raise MonkeysError(f"a shard lacks the required column {f.name!r}; it was not written by monkeys")
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
+    have = pq.ParquetFile(path).schema_arrow.names
+    return _conform(pq.read_table(path, columns=[c for c in schema.names if c in have]), schema)
+
+
+class ShardBuffer:
+    """The one buffered shard writer: rows gathered column by column and appended to a table as one shard
+    when `flush_rows` rows or `flush_seconds` have gathered (and on `flush()`), so a kill loses at most
+    that much work and never part of a group added together. `constants` fill whole columns at flush time
+    (a verifier's name on every verdict row), columns never given are null; `before_flush` runs first (the verdict cache is written
+    before the run, so a kill between the two costs no re-check)."""
+
+    def __init__(
+        self,
+        append: Callable[[pa.Table], object],
+        schema: pa.Schema,
+        flush_seconds: float = 2.0,
+        flush_rows: int = 50_000,
+        constants: dict[str, Any] | None = None,
+        before_flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.append, self.schema = append, schema
+        self.flush_seconds, self.flush_rows = flush_seconds, flush_rows
+        self.constants = dict(constants or {})
+        self.before_flush = before_flush
+        self.columns: dict[str, list[Any]] = {n: [] for n in schema.names if n not in self.constants}
+        self.rows = 0  # rows waiting
+        self.written = 0  # rows appended so far
+        self.shards = 0  # shards appended so far
+        self.last = time.monotonic()
+
+    def add(self, columns: Mapping[str, Sequence[Any]], n: int) -> None:
+        """Append `n` rows given as one sequence per column, then flush if one is due."""
+        for name, values in columns.items():
+            self.columns[name].extend(values)
+        self.rows += n
+        if self.rows >= self.flush_rows or time.monotonic() - self.last >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> int:
+        """Append what is waiting as one shard; returns the rows written."""
+        self.last = time.monotonic()
+        if self.before_flush is not None:
+            self.before_flush()
+        n = self.rows
+        if n:
+            cols: dict[str, Any] = {}
+            for name in self.schema.names:  # a column never given (token counts of imports) is null
+                if name not in self.constants:
+                    cols[name] = self.columns[name] or [None] * n
+            for name, value in self.constants.items():
+                cols[name] = [value] * n
+            self.append(pa.Table.from_pydict(cols, schema=self.schema))
+            self.written += n
+            self.shards += 1
+        for values in self.columns.values():
+            values.clear()
+        self.rows = 0
+        return n

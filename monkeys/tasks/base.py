@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from monkeys.errors import MonkeysError
 from monkeys.records import Problem
@@ -49,18 +49,27 @@ class TaskOptions:
         return d
 
 
-class Task(Protocol):
-    """A task loads its problems (with prompts built) and names the verifier that grades them."""
+class Task(ABC):
+    """A task loads its problems (with prompts built) and names the verifier that grades them.
+
+    `stop` strings end every sample of the task; `default_verifier` names the verifier `monkeys verify`
+    uses when none is given (it may depend on the data: the jsonl task infers it from the rows). The
+    task's own construction arguments are its options (`-T key=value`, typed by its signature), recorded
+    in the run manifest; selection (limit, offset, problem ids, few-shot seed) comes in `TaskOptions`."""
 
     name: str
     default_verifier: str
-    stop: tuple[str, ...]
-    few_shot: bool  # whether `n_shot` exemplars shape its prompts (recorded in the manifest only then)
+    stop: tuple[str, ...] = ()
+    few_shot: bool = (
+        False  # whether `n_shot` exemplars shape its prompts (recorded in the manifest only then)
+    )
 
-    def load(self, options: TaskOptions) -> list[Problem]: ...
+    @abstractmethod
+    def load(self, options: TaskOptions) -> list[Problem]:
+        """The selected problems, prompts built; raise MonkeysError naming the fix when data is missing."""
 
 
-TASKS: Registry[Task] = Registry("task")
+TASKS: Registry[Task] = Registry("task", group="monkeys.tasks", base=Task)
 
 
 def checkout_data_dir() -> Path | None:

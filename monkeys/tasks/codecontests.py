@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, ensure_hub_reachable, resolve_data_dir, select
-from monkeys.tasks.data import read_jsonl
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
+from monkeys.tasks.data import load_rows
 
 PYTHON3 = 3  # the dataset's Language enum: 0 unknown, 1 python2, 2 c++, 3 python3, 4 java
 PROMPT = (
@@ -21,31 +21,6 @@ PROMPT = (
     "Write a Python 3 program that solves the problem above. It reads the input from standard input and "
     "writes the answer to standard output. Put the whole program in one ```python code block.\n"
 )
-
-
-def local_or_hub(
-    data_dir: str | None, local: tuple[str, ...], hub_id: str, split: str, config: str | None = None
-):
-    """Rows from the first local file that exists under the data directory, else from the hub."""
-    root = resolve_data_dir(data_dir)
-    if root is not None:
-        for name in local:
-            if (root / name).is_file():
-                return read_jsonl(root / name)
-    try:
-        import datasets
-    except ImportError:
-        raise MonkeysError(f"no local copy of {hub_id} and no `datasets` package; pass --data-dir") from None
-    try:
-        ensure_hub_reachable(hub_id)
-        ds = datasets.load_dataset(hub_id, config, split=split)
-    except Exception as exc:  # the hub raises many types: offline, gated, renamed...
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        where = f" or {root}/{local[0]}" if root else ""
-        raise MonkeysError(
-            f"could not load {hub_id} from the hub ({first}); put a copy at --data-dir{where}"
-        ) from None
-    return [dict(r) for r in ds]
 
 
 def _tests(row: dict[str, Any]) -> list[dict[str, str]]:
@@ -89,14 +64,14 @@ def to_problem(row: dict[str, Any]) -> Problem:
     )
 
 
-class CodeContests:
+class CodeContests(Task):
     name = "codecontests"
     few_shot = False
     default_verifier = "stdio"
     stop: tuple[str, ...] = ()
 
     def load(self, options: TaskOptions) -> list[Problem]:
-        rows = local_or_hub(
+        rows = load_rows(
             options.data_dir,
             ("codecontests/test.jsonl", "codecontests/test.jsonl.gz"),
             "deepmind/code_contests",

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import load_rows
 
 CALCULATOR = re.compile(r"<<[^>]*>>")
@@ -22,7 +22,7 @@ def format_exemplar(question: str, answer: str) -> str:
     return f"Question: {question.strip()}\nAnswer: {reasoning.strip()}\n#### {final.strip()}\n\n"
 
 
-class GSM8K:
+class GSM8K(Task):
     name = "gsm8k"
     few_shot = True
     default_verifier = "gsm8k"

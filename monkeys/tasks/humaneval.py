@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import load_rows
 
 
-class HumanEval:
+class HumanEval(Task):
     name = "humaneval"
     few_shot = False
     default_verifier = "python-tests"

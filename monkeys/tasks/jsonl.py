@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from monkeys.errors import MonkeysError
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import read_jsonl
 
 CHAT = "chat"  # the template that means: the model's own chat template, applied when sampling
@@ -49,7 +49,7 @@ def infer_verifier(row: dict[str, object]) -> str:
     return "math"
 
 
-class JSONL:
+class JSONL(Task):
     name = "jsonl"
     few_shot = False
     stop: tuple[str, ...] = ()

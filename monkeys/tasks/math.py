@@ -6,8 +6,9 @@ import hashlib
 
 import numpy as np
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
 from monkeys.tasks.data import load_rows
+from monkeys.verifiers.answer.latex import last_boxed  # the one parser of \boxed{}, shared with the verifiers
 
 # Our own worked examples, in the Minerva answer format the `math` verifier reads.
 EXEMPLARS: tuple[tuple[str, str, str], ...] = (
@@ -39,25 +40,6 @@ EXEMPLARS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` (or `\\fbox{...}`) in `text`, braces balanced; None if absent."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start < 0:
-        return None
-    i = text.find("{", start)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1 : j].strip()
-    return None
-
-
 def stable_key(problem_id: str) -> int:
     """An integer that depends on the problem id alone, so prompts never depend on the selection."""
     return int(hashlib.sha256(problem_id.encode()).hexdigest()[:8], 16)
@@ -75,7 +57,7 @@ def build_prompt(problem: str, options: TaskOptions, key: int) -> str:
     return f"{shots}Problem:\n{problem.strip()}\n\nSolution:"
 
 
-class MATH:
+class MATH(Task):
     name = "math"
     few_shot = True
     default_verifier = "math"
@@ -87,7 +69,7 @@ class MATH:
             Problem(
                 problem_id=str(i),
                 prompt=r["problem"],
-                reference=last_boxed(r["solution"]) or "",
+                reference=(last_boxed(r["solution"]) or "").strip(),
                 fields={"subject": r.get("type", ""), "level": r.get("level", ""), "solution": r["solution"]},
             )
             for i, r in enumerate(rows)
@@ -95,7 +77,7 @@ class MATH:
         return [_prompted(p, options, int(p.problem_id)) for p in select(problems, options)]
 
 
-class MATH500:
+class MATH500(Task):
     name = "math500"
     few_shot = True
     default_verifier = "math"

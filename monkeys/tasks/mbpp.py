@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monkeys.tasks.base import TASKS, Problem, TaskOptions, select
-from monkeys.tasks.codecontests import local_or_hub
+from monkeys.tasks.base import TASKS, Problem, Task, TaskOptions, select
+from monkeys.tasks.data import load_rows
 
 TEST_IDS = range(11, 511)
 PROMPT = (
@@ -34,14 +34,14 @@ def to_problem(row: dict[str, Any]) -> Problem:
     )
 
 
-class MBPP:
+class MBPP(Task):
     name = "mbpp"
     few_shot = False
     default_verifier = "python-tests"
     stop: tuple[str, ...] = ()
 
     def load(self, options: TaskOptions) -> list[Problem]:
-        rows = local_or_hub(
+        rows = load_rows(
             options.data_dir,
             ("mbpp/test.jsonl", "mbpp/test.jsonl.gz", "mbpp/mbpp.jsonl"),
             "google-research-datasets/mbpp",

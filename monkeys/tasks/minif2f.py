@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from monkeys.errors import MonkeysError
 from monkeys.records import Problem
-from monkeys.tasks.base import TASKS, TaskOptions, resolve_data_dir, select
+from monkeys.tasks.base import TASKS, Task, TaskOptions, resolve_data_dir, select
 from monkeys.tasks.data import read_jsonl
 
 SUBSETS = ("mathd", "amc", "aime", "imo", "algebra", "numbertheory", "induction")
@@ -45,7 +45,7 @@ def prompt_for(informal: str, statement: str) -> str:
     return "\n".join(parts)
 
 
-class MiniF2F:
+class MiniF2F(Task):
     """miniF2F (Zheng et al. 2021) in Lean 4: formal olympiad statements, proofs checked by Lean."""
 
     name = "minif2f"

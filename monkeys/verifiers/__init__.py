@@ -1,6 +1,25 @@
-"""verifiers"""
+"""Verifiers: the seam (`base`), the answer and code verifiers that plug into it, the verify stage
+(`stage`) and the sandbox runtime (`sandbox`). The built-in verifiers are known by name to `VERIFIERS`
+and imported on first use."""
 
-import monkeys.verifiers.answer.gsm8k  # noqa: F401  (answer verifiers register themselves)
-import monkeys.verifiers.answer.math  # noqa: F401
-import monkeys.verifiers.lean.verifier  # noqa: F401  (the lean verifier registers itself; Lean runs lazily)
-from monkeys.verifiers.code import python_tests, stdio  # noqa: F401  (code verifiers register themselves)
+from monkeys.verifiers.base import (
+    VERIFIERS,
+    ChecksBatch,
+    ChecksExtract,
+    JudgesEquivalence,
+    Problem,
+    Verdict,
+    VerdictValue,
+    Verifier,
+)
+
+__all__ = [
+    "VERIFIERS",
+    "ChecksBatch",
+    "ChecksExtract",
+    "JudgesEquivalence",
+    "Problem",
+    "Verdict",
+    "VerdictValue",
+    "Verifier",
+]

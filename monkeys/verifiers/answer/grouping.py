@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from monkeys.records import Problem
+from monkeys.verifiers.base import JudgesEquivalence
 
 
-class AnswerVerifier(Protocol):
-    def same_answer(self, problem: Problem, a: str, b: str) -> bool: ...
-
-
-def group_answers(verifier: AnswerVerifier, problem: Problem, answers: Sequence[str | None]) -> list[int]:
+def group_answers(verifier: JudgesEquivalence, problem: Problem, answers: Sequence[str | None]) -> list[int]:
     """A group id per answer: equal ids mean equivalent answers (by `verifier.same_answer`); None → -1.
 
     Identical strings are compared once; each distinct answer is compared with one representative of each

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from monkeys.records import Problem
 from monkeys.verifiers.answer.latex import last_boxed
-from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.base import VERIFIERS, ChecksExtract, JudgesEquivalence, Verdict
 
 # ASCII digits and whitespace only, and the three usual spellings of "answer": Unicode look-alikes
 # (Arabic-Indic digits, the long s that case-folds to "s") are not answers.
@@ -102,7 +102,7 @@ def extract_number(completion: str) -> str | None:
 
 
 @VERIFIERS.register("gsm8k")
-class GSM8KVerifier:
+class GSM8KVerifier(ChecksExtract, JudgesEquivalence):
     """Exact numeric match of the final answer. Checks are microseconds and cannot hang, so the runner
     does them in its own process (`runs_inline`)."""
 

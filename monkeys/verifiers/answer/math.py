@@ -18,7 +18,7 @@ from typing import Any
 
 from monkeys.records import Problem
 from monkeys.verifiers.answer.latex import MAX_ANSWER_CHARS, final_answer, normalize
-from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.base import VERIFIERS, JudgesEquivalence, Verdict
 
 _INTEGER = re.compile(r"-?[0-9]{1,50}")
 GOLD_MEMO = 4096  # parsed references kept per process; a worker sees one problem's answers in a row
@@ -34,7 +34,7 @@ def extract_answer(completion: str) -> str | None:
 
 
 @VERIFIERS.register("math")
-class MathVerifier:
+class MathVerifier(JudgesEquivalence):
     """Equivalence of final answers: normalised strings first, then math-verify's symbolic comparison."""
 
     name = "math"

@@ -8,7 +8,6 @@ reason, then a JSON list of per-test records (test, passed, exit_code, timed_out
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -17,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from monkeys.errors import MonkeysError
+from monkeys.host import default_workers
 from monkeys.records import Problem
-from monkeys.verifiers.base import Verdict, VerdictValue
+from monkeys.verifiers.base import ChecksBatch, Verdict, VerdictValue
 from monkeys.verifiers.sandbox import SANDBOXES, Job, RunResult, SandboxPool
 from monkeys.verifiers.sandbox.preflight import preflight
 from monkeys.verifiers.sandbox.unsafe import warn_unsafe
@@ -83,14 +83,7 @@ def resolve_backend(sandbox: str | None, unsafe_no_sandbox: bool) -> str:
     return name
 
 
-def host_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-class CodeVerifier:
+class CodeVerifier(ChecksBatch):
     """Base of `python-tests` and `stdio`; subclasses implement extract, gold_completion, _job and _judge."""
 
     name = "code"
@@ -114,7 +107,7 @@ class CodeVerifier:
         self.all_tests = all_tests
         self.repeat_borderline = repeat_borderline
         self.timeout = timeout
-        self.workers = workers or host_workers()
+        self.workers = workers or default_workers()
         self._pool: SandboxPool | None = None
 
     # -- subclass hooks

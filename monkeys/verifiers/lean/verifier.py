@@ -18,7 +18,7 @@ from typing import Any
 
 from monkeys.errors import MonkeysError
 from monkeys.records import Problem, Verdict
-from monkeys.verifiers.base import VERIFIERS
+from monkeys.verifiers.base import ChecksBatch
 from monkeys.verifiers.lean import soundness
 from monkeys.verifiers.lean.repl import ReplConfig, ReplDied, ReplPool, ReplTimeout, run_all
 
@@ -70,10 +70,11 @@ def extract_proof(completion: str, statement: str) -> str | None:
     return "\n".join(lines).rstrip() + "\n"
 
 
-class LeanVerifier:
+class LeanVerifier(ChecksBatch):
     """Lean 4 proofs checked by the Lean REPL: no errors, no sorry, the exact statement, standard axioms."""
 
     name = "lean"
+    version = "1"  # the instance's version adds the project's toolchain and Mathlib revision
 
     def __init__(
         self,
@@ -91,7 +92,7 @@ class LeanVerifier:
         self.project = str(Path(lean_project).expanduser())
         self.toolchain = str(conf.get("toolchain", "?"))
         self.mathlib = str(conf.get("mathlib", "?"))
-        self.version = f"1+{self.toolchain}+mathlib-{self.mathlib}"
+        self.version = f"1+{self.toolchain}+mathlib-{self.mathlib}"  # type: ignore[misc]
         self.workers = workers or 1
         self.timeout = float(timeout or 60.0)
         self.config = ReplConfig(
@@ -176,6 +177,3 @@ class LeanVerifier:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
-
-
-VERIFIERS.add("lean", LeanVerifier)

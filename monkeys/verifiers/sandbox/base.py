@@ -12,10 +12,11 @@ import secrets
 import struct
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from monkeys.errors import MonkeysError
 from monkeys.registry import Registry
@@ -80,17 +81,19 @@ class RunResult:
     crashed: str = ""  # the supervisor died or hung during this run (the program attacked it)
 
 
-class Sandbox(Protocol):
+class Sandbox(ABC):
     """Runs jobs in isolation. `keep_going` sees each test's result and says whether to run the next."""
 
-    name: str
+    name: ClassVar[str]
 
+    @abstractmethod
     def run(self, job: Job, keep_going: Callable[[RunResult], bool] | None = None) -> list[RunResult]: ...
 
+    @abstractmethod
     def close(self) -> None: ...
 
 
-SANDBOXES: Registry[Sandbox] = Registry("sandbox")
+SANDBOXES: Registry[Sandbox] = Registry("sandbox", group="monkeys.sandboxes", base=Sandbox)
 
 
 class Channel(Protocol):
@@ -107,7 +110,7 @@ class SandboxBroken(Exception):
     """The supervisor died, hung or never started."""
 
 
-class ServerSandbox:
+class ServerSandbox(Sandbox):
     """A sandbox driving one warm supervisor through a Channel; restarts it after a crash."""
 
     name = "server"

@@ -119,7 +119,8 @@ class ExecChannel:
     """A Channel over a hijacked `docker exec` socket (stdin raw, stdout in 8-byte-header frames)."""
 
     def __init__(self, sock: Any) -> None:
-        self.sock: socket.socket = getattr(sock, "_sock", sock)
+        # docker-py hands back its SocketIO wrapper on some transports and the bare socket on others
+        self.sock: socket.socket = sock if isinstance(sock, socket.socket) else sock._sock
         self._raw = bytearray()  # demultiplexed stdout bytes
         self._frame_left = 0
         self._frame_stream = 1

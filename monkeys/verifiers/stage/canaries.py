@@ -31,11 +31,7 @@ class Canaries:
         """Check groups (keyed like the runner's dedup groups) for every gold and empty completion."""
         from monkeys.verifiers.stage.dedup import Group
 
-        v: Any = self.verifier
-        if not hasattr(v, "gold_completion"):
-            raise MonkeysError(
-                f"verifier {v.name} has no gold_completion, so its canaries cannot run; fix the verifier"
-            )
+        v = self.verifier
         out: dict[tuple[str, Any], Group] = {}
         self.without_gold = []
         for p in self.problems:
@@ -73,7 +69,7 @@ class Canaries:
             shown = "; ".join(f"{pid} ({v.verdict}: {v.detail[:80]})" for pid, v in bad_empty[:SHOWN])
             more = f" and {len(bad_empty) - SHOWN} more" if len(bad_empty) > SHOWN else ""
             parts.append(f"an empty completion does not fail on {len(bad_empty)} problem(s): {shown}{more}")
-        name = getattr(self.verifier, "name", "?")
+        name = self.verifier.name
         raise MonkeysError(
             f"verifier {name} fails its canaries: {'; '.join(parts)}; check that --verifier suits this run's task "
             "and that the problems' references are right"

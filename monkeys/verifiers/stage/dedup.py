@@ -37,7 +37,7 @@ def group_pending(
     """Groups of the samples still without a verdict, error verdicts for samples that cannot be checked,
     and the counts (samples in the run, samples already done). One pass per row: this loop is the floor
     of `verify`'s cost on cheap verifiers."""
-    extract = verifier.extract  # type: ignore[attr-defined]
+    extract = verifier.extract
     groups: dict[tuple[str, Any], Group] = {}
     errors: list[tuple[str, int, Verdict]] = []
     total = skipped = 0

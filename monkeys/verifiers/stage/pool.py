@@ -53,10 +53,8 @@ def _worker(conn: mpc.Connection, name: str, options: dict[str, Any], imports: S
     except BaseException as exc:  # report any failure to build, then exit
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    warm = getattr(verifier, "warm_up", None)
-    if warm is not None:  # lazy initialisation must not count against the first check's time limit
-        with contextlib.suppress(Exception):
-            warm()
+    with contextlib.suppress(Exception):  # lazy initialisation must not count against the first check's limit
+        verifier.warm_up()
     conn.send(("ready", os.getpid()))
     while True:
         msg = conn.recv()
@@ -84,8 +82,8 @@ def _unimportable_main_hidden() -> Iterator[None]:
     """A child started by the fork server re-imports the parent's main script by path; a script read from
     stdin has no such path (`<stdin>`), so hide it for the moment of the start."""
     main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    spec = getattr(main, "__spec__", None)
+    names = vars(main) if main is not None else {}
+    path, spec = names.get("__file__"), names.get("__spec__")
     if main is None or path is None or spec is not None or os.path.exists(path):
         yield
         return
@@ -122,7 +120,7 @@ class CheckPool:
             raise MonkeysError(f"--timeout must be > 0 seconds, got {timeout}")
         self.name, self.options, self.timeout, self.imports = name, options, timeout, tuple(imports)
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload])
+        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload, *self.imports])
         self._slots: list[_Slot] = []
         self.kills = 0
         try:

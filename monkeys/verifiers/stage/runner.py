@@ -1,15 +1,18 @@
 """`monkeys verify`: grade every sample of a run once, cheaply, and survive being killed.
 
-1. Resume: samples that already have a verdict of this verifier version are skipped.
+1. Resume: samples that already have a verdict of this verifier version, made under the same options, are
+   skipped. Options that shape verdicts (time limit, sandbox, plugin options) are recorded with every
+   verdict set; asking for other options than a run's verdicts have is refused, naming the option, unless
+   `regrade` grades every sample again into a new set (`monkeys.store.verdict_sets`).
 2. Dedup: the rest are grouped by (problem, extract); each group is checked once and the verdict fanned out.
    Nothing extracted → the group is keyed by the whole completion instead.
-3. Cache: groups whose (problem, extract, verifier, version) was checked before, in any run, reuse that
-   verdict (`cache.py`).
+3. Cache: groups whose (problem, extract, verifier, version, options) was checked before, in any run, reuse
+   that verdict (`cache.py`).
 4. Canaries: on the problems still to check, the verifier's gold completion must pass and an empty
    completion must fail, or nothing is written and the run is refused.
-5. Checks run in killable worker processes (`pool.py`), in the verifier's own `check_batch`, or, for
-   verifiers that declare `runs_inline = True` (microsecond checks that cannot hang), in this process, on
-   the extract itself when the verifier offers `check_extract(problem, extract)`. Inline verifiers skip the
+5. Checks run in killable worker processes (`pool.py`), in the verifier's own `check_batch` (a
+   `ChecksBatch`), or, for verifiers that declare `runs_inline = True` (microsecond checks that cannot
+   hang), in this process, on the extract itself when the verifier is a `ChecksExtract`. Inline verifiers skip the
    verdict cache: looking a verdict up costs more than making it.
 6. Verdicts are appended to the run's `verdicts` table in atomic shards every few seconds, so a kill loses at
    most the last few seconds of work, and those are usually in the cache.
@@ -17,22 +20,24 @@
 
 from __future__ import annotations
 
-import inspect
-import os
+import hashlib
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import numpy as np
 
-from monkeys.errors import MonkeysError
+from monkeys.errors import MonkeysError, RunMismatchError, UsageError
+from monkeys.host import default_workers
 from monkeys.records import Problem
+from monkeys.registry import accepted
 from monkeys.store import Run
 from monkeys.store.schema import VERDICTS
-from monkeys.verifiers.base import VERIFIERS, Verdict, Verifier
+from monkeys.store.shards import ShardBuffer
+from monkeys.store.verdict_sets import MANIFEST_KEY, canonical, set_mask, stored_sets
+from monkeys.verifiers.base import VERIFIERS, ChecksBatch, ChecksExtract, Verdict, Verifier
 from monkeys.verifiers.stage.cache import VerdictCache, item_key, problem_key
 from monkeys.verifiers.stage.canaries import Canaries
 from monkeys.verifiers.stage.dedup import Group, group_pending
@@ -59,15 +64,57 @@ class VerifyReport:
     kills: int = 0  # workers killed (timeouts, crashes)
     seconds: float = 0.0
     without_gold: int = 0  # problems whose gold canary was skipped: they have no gold completion
+    options: dict[str, Any] = field(default_factory=dict)  # the options of the verdict set (its identity)
+
+
+NOT_VERDICT_SHAPING = ("workers",)
 
 
 def make_verifier(name: str, options: dict[str, Any]) -> tuple[Verifier, dict[str, Any]]:
     """Build verifier `name`, passing only the options its factory accepts (all of them if it takes **kw)."""
     factory = VERIFIERS.factory(name)  # an unknown name raises the one-line error listing the known ones
-    params = inspect.signature(factory).parameters
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    chosen = {k: v for k, v in options.items() if v is not None and (takes_all or k in params)}
+    chosen = accepted(factory, options)
     return VERIFIERS.create(name, **chosen), chosen
+
+
+def verdict_options(name: str, chosen: dict[str, Any], timeout: float, inline: bool) -> dict[str, Any]:
+    """The options that shape `name`'s verdicts: every factory option (given, else its default) but the
+    worker count, plus the per-check time limit of pooled checks."""
+    out: dict[str, Any] = {}
+    for key, p in VERIFIERS.parameters(name).items():
+        if key in NOT_VERDICT_SHAPING:
+            continue
+        if key in chosen:
+            out[key] = chosen[key]
+        elif p.default is not p.empty:
+            out[key] = p.default
+    if not inline:
+        out.setdefault("timeout", timeout)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def option_flag(key: str, value: Any) -> str:
+    """How to ask for `key=value` on the command line."""
+    flag = {"timeout": "--timeout", "sandbox": "--sandbox", "repeat_borderline": "--repeat-borderline"}
+    bools = {"all_tests": "--all-tests", "unsafe_no_sandbox": "--unsafe-no-sandbox"}
+    if key in bools:
+        return bools[key] if value else f"no {bools[key]}"
+    if key in flag:
+        return (
+            f"no {flag[key]}"
+            if value is None
+            else f"{flag[key]} {value:g}"
+            if isinstance(value, float)
+            else f"{flag[key]} {value}"
+        )
+    return f"-V {key}={value}"
+
+
+def cache_version(version: str, options: str) -> str:
+    """The cache's version key: the verifier version plus a digest of the options (none for no options)."""
+    if options == "{}":
+        return version
+    return f"{version}+{hashlib.sha256(options.encode()).hexdigest()[:16]}"
 
 
 def load_problems(run: Run) -> dict[str, Problem]:
@@ -83,18 +130,11 @@ def load_problems(run: Run) -> dict[str, Problem]:
 
 
 def _scalar(x: Any) -> Any:
-    if hasattr(x, "item"):
+    if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and x != x:
         return None
     return x
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def verify_run(
@@ -106,23 +146,38 @@ def verify_run(
     timeout: float | None = None,
     cache: VerdictCache | None = None,
     progress: bool = False,
+    regrade: bool = False,
 ) -> VerifyReport:
-    """Give every sample of `run` a verdict of `verifier_name` (default: the task's), resuming and caching."""
+    """Give every sample of `run` a verdict of `verifier_name` (default: the task's), resuming and caching.
+
+    `options` are the verifier's construction options; those that shape verdicts are recorded with them.
+    When the run holds verdicts of this verifier version made under other options, this refuses with a
+    `RunMismatchError` naming the option, unless `regrade` is set: then every sample is graded again into a
+    new verdict set, which becomes the run's current one (the old set is kept)."""
     t0 = time.perf_counter()
     name = verifier_name or run.manifest.get("task", {}).get("default_verifier")
     if not name:
-        raise MonkeysError(f"run {run.path} names no default verifier; pass --verifier")
+        raise UsageError(f"run {run.path} names no default verifier; pass --verifier")
     options = dict(options or {})
     timeout = timeout if timeout is not None else float(options.get("timeout") or DEFAULT_TIMEOUT)
     workers = workers or default_workers()
     verifier, chosen = make_verifier(name, {**options, "timeout": timeout, "workers": workers})
     report = VerifyReport(name, str(verifier.version))
+    identity = verdict_options(name, chosen, timeout, verifier.runs_inline)
+    defaults = verdict_options(
+        name,
+        accepted(VERIFIERS.factory(name), {"timeout": DEFAULT_TIMEOUT}),
+        DEFAULT_TIMEOUT,
+        verifier.runs_inline,
+    )
+    report.options = identity
     problems = load_problems(run)
-    if getattr(verifier, "runs_inline", False):
+    if verifier.runs_inline:
         cache = None  # a SQLite round trip costs more than a microsecond check
     with run.writer("verdicts") as table:
-        sink = _Sink(table, name, report.version, cache, problems)
-        done = _done_keys(table, name, report.version)
+        ours, legacy = _choose_set(run, table, name, report.version, identity, defaults, regrade)
+        sink = _Sink(table, name, report.version, cache, problems, ours)
+        done = _done_keys(table, name, report.version, ours, legacy)
         groups, errors, report.samples, report.already_done = group_pending(run, verifier, problems, done)
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
@@ -140,7 +195,7 @@ def verify_run(
         report.distinct = sum(1 for g in groups.values() if g.members)
         todo = list(groups.values())
         if cache is not None and todo:
-            hits = cache.get_many(name, report.version, [(sink.pkey(g.problem_id), g.key) for g in todo])
+            hits = cache.get_many(name, sink.cache_version, [(sink.pkey(g.problem_id), g.key) for g in todo])
             resolved = {
                 id(g): hits[(sink.pkey(g.problem_id), g.key)]
                 for g in todo
@@ -176,17 +231,53 @@ def verify_run(
         report.verified = sink.rows_written
         if sink.shards > 1:
             table.compact()
+        sets = dict(run.manifest.get(MANIFEST_KEY, {}))
+        sets[name] = {"version": report.version, "options": identity, "legacy_rows": legacy}
+        run.update_manifest(**{MANIFEST_KEY: sets})
     report.seconds = time.perf_counter() - t0
     return report
 
 
 # -- steps ---------------------------------------------------------------------------------------------
-def _done_keys(table: Any, name: str, version: str) -> set[tuple[str, int]]:
-    t = table.read(["problem_id", "sample_index", "verifier", "verifier_version"])
+def _choose_set(
+    run: Run,
+    table: Any,
+    name: str,
+    version: str,
+    identity: dict[str, Any],
+    defaults: dict[str, Any],
+    regrade: bool,
+) -> tuple[str, bool]:
+    """The options string of the verdict set this call fills, and whether rows from before options were
+    recorded belong to it (they were made with the verifier's defaults). Refuses other options than the
+    stored verdicts have unless `regrade`."""
+    ours = canonical(identity)
+    legacy = ours == canonical(defaults)
+    sets = stored_sets(table.read(["verifier", "verifier_version", "verifier_options"]), name, version)
+    present = {canonical(defaults) if k is None else k for k in sets}
+    if not present or ours in present or regrade:
+        return ours, legacy and None in sets
+    import json
+
+    current = run.manifest.get(MANIFEST_KEY, {}).get(name, {})
+    if str(current.get("version")) == version and canonical(current.get("options", {})) in present:
+        theirs = dict(current.get("options", {}))
+    else:  # the set with the most verdicts
+        best = max(sets, key=lambda k: sets[k])
+        theirs = defaults if best is None else json.loads(best)
+    key = next(k for k in sorted(set(theirs) | set(identity)) if theirs.get(k) != identity.get(k))
+    raise RunMismatchError(
+        f"{run.path} has verdicts of {name} v{version} made with {key}={theirs.get(key)!r}, and this command "
+        f"asks for {key}={identity.get(key)!r}; pass {option_flag(key, theirs.get(key))} to resume those "
+        "verdicts, or add --regrade to grade every sample again under the new options (the old verdicts are kept)"
+    )
+
+
+def _done_keys(table: Any, name: str, version: str, options: str, legacy: bool) -> set[tuple[str, int]]:
+    t = table.read(["problem_id", "sample_index", "verifier", "verifier_version", "verifier_options"])
     if t.num_rows == 0:
         return set()
-    mask = pc.and_(pc.equal(t["verifier"], name), pc.equal(t["verifier_version"], version))
-    t = t.filter(mask)
+    t = t.filter(set_mask(t, name, version, options, legacy))
     return set(zip(t["problem_id"].to_pylist(), t["sample_index"].to_pylist(), strict=True))
 
 
@@ -204,26 +295,27 @@ class _Executor:
     def run(self, problems: dict[str, Problem], groups: Sequence[Group]) -> Iterator[tuple[Group, Verdict]]:
         if not groups:
             return
-        if getattr(self.verifier, "runs_inline", False):
-            judge = getattr(self.verifier, "check_extract", None)  # skips extracting the answer again
+        v = self.verifier
+        if v.runs_inline:
+            judge = v.check_extract if isinstance(v, ChecksExtract) else None  # skips extracting again
             for g in groups:
                 if judge is not None and g.extract is not None:
                     yield g, _safe_check(judge, problems[g.problem_id], g.extract)
                 else:
-                    yield g, _safe_check(self.verifier.check, problems[g.problem_id], g.text)
-        elif hasattr(self.verifier, "check_batch"):
-            yield from self._batched(problems, groups)
+                    yield g, _safe_check(v.check, problems[g.problem_id], g.text)
+        elif isinstance(v, ChecksBatch):
+            yield from self._batched(v, problems, groups)
         else:
             yield from self._pooled(problems, groups)
 
     def _batched(
-        self, problems: dict[str, Problem], groups: Sequence[Group]
+        self, verifier: ChecksBatch, problems: dict[str, Problem], groups: Sequence[Group]
     ) -> Iterator[tuple[Group, Verdict]]:
         step = 256
         for i in range(0, len(groups), step):
             chunk = groups[i : i + step]
             try:
-                verdicts = list(self.verifier.check_batch([(problems[g.problem_id], g.text) for g in chunk]))  # type: ignore[attr-defined]
+                verdicts = list(verifier.check_batch([(problems[g.problem_id], g.text) for g in chunk]))
                 if len(verdicts) != len(chunk):
                     raise RuntimeError(
                         f"check_batch returned {len(verdicts)} verdicts for {len(chunk)} items"
@@ -241,7 +333,7 @@ class _Executor:
     ) -> Iterator[tuple[Group, Verdict]]:
         if self.pool is None:
             n = min(self.workers, max(1, len(groups)))
-            preload = tuple(getattr(self.verifier, "preload", ()))
+            preload = tuple(self.verifier.preload)
             module = type(self.verifier).__module__  # workers import it, so plugins from anywhere work
             self.pool = CheckPool(self.name, self.options, n, self.timeout, preload, imports=(module,))
         by_problem: dict[str, list[Group]] = defaultdict(list)
@@ -276,21 +368,39 @@ def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
 
 
 class _Sink:
-    """Buffers verdict rows and appends them to the run (and pass/fail verdicts to the cache) every few
-    seconds; the cache is written first, so a kill between the two costs no re-check."""
+    """Fans verdicts out to their samples' rows and appends them to the run (and pass/fail verdicts to the
+    cache) every few seconds through the store's `ShardBuffer`; the cache is written first, so a kill
+    between the two costs no re-check."""
 
     def __init__(
-        self, table: Any, name: str, version: str, cache: VerdictCache | None, problems: dict[str, Problem]
+        self,
+        table: Any,
+        name: str,
+        version: str,
+        cache: VerdictCache | None,
+        problems: dict[str, Problem],
+        options: str,
     ) -> None:
-        self.table, self.name, self.version, self.cache, self.problems = table, name, version, cache, problems
-        self.cols: dict[str, list[Any]] = {
-            n: [] for n in ("problem_id", "sample_index", "verdict", "answer", "detail", "seconds")
-        }
+        self.name, self.version, self.cache, self.problems = name, version, cache, problems
+        self.cache_version = cache_version(version, options)
         self.pending_cache: list[tuple[str, str, Verdict]] = []
-        self.last = time.monotonic()
-        self.rows_written = 0
-        self.shards = 0
+        self.buffer = ShardBuffer(
+            table.append,
+            VERDICTS,
+            FLUSH_SECONDS,
+            FLUSH_ROWS,
+            constants={"verifier": name, "verifier_version": version, "verifier_options": options},
+            before_flush=self._write_cache,
+        )
         self._pkeys: dict[str, str] = {}
+
+    @property
+    def rows_written(self) -> int:
+        return self.buffer.written
+
+    @property
+    def shards(self) -> int:
+        return self.buffer.shards
 
     def pkey(self, pid: str) -> str:
         k = self._pkeys.get(pid)
@@ -305,13 +415,11 @@ class _Sink:
     def add_rows(self, rows: list[tuple[str, int, Verdict]]) -> None:
         for pid, idx, v in rows:
             self._row(pid, [idx], v)
-        self._maybe_flush()
 
     def fan_out(self, g: Group, v: Verdict, cached: bool = False) -> None:
         if not cached:
             self.cache_only(g, v)
         self._row(g.problem_id, g.members, v)
-        self._maybe_flush()
 
     def _row(self, pid: str, idxs: list[int], v: Verdict) -> None:
         n = len(idxs)
@@ -320,45 +428,23 @@ class _Sink:
             if v.answer is None or len(v.answer) <= MAX_STORED_ANSWER
             else v.answer[:MAX_STORED_ANSWER]
         )
-        c = self.cols
-        c["problem_id"].extend([pid] * n)
-        c["sample_index"].extend(idxs)
-        c["verdict"].extend([v.verdict] * n)
-        c["answer"].extend([answer] * n)
-        c["detail"].extend([v.detail] * n)
-        c["seconds"].extend([float(v.seconds)] * n)
+        cols = {
+            "problem_id": [pid] * n,
+            "sample_index": idxs,
+            "verdict": [v.verdict] * n,
+            "answer": [answer] * n,
+            "detail": [v.detail] * n,
+            "seconds": [float(v.seconds)] * n,
+        }
+        self.buffer.add(cols, n)
 
-    def _maybe_flush(self) -> None:
-        if len(self.cols["problem_id"]) >= FLUSH_ROWS or time.monotonic() - self.last >= FLUSH_SECONDS:
-            self.flush()
+    def _write_cache(self) -> None:
+        if self.cache is not None and self.pending_cache:
+            self.cache.put_many(self.name, self.cache_version, self.pending_cache)
+            self.pending_cache = []
 
     def flush(self) -> None:
-        self.last = time.monotonic()
-        if self.cache is not None and self.pending_cache:
-            self.cache.put_many(self.name, self.version, self.pending_cache)
-            self.pending_cache = []
-        n = len(self.cols["problem_id"])
-        if n == 0:
-            return
-        c = self.cols
-        t = pa.table(
-            {
-                "problem_id": pa.array(c["problem_id"], pa.string()),
-                "sample_index": pa.array(c["sample_index"], pa.int64()),
-                "verifier": pa.array([self.name] * n, pa.string()),
-                "verifier_version": pa.array([self.version] * n, pa.string()),
-                "verdict": pa.array(c["verdict"], pa.string()),
-                "answer": pa.array(c["answer"], pa.large_string()),
-                "detail": pa.array(c["detail"], pa.large_string()),
-                "seconds": pa.array(c["seconds"], pa.float64()),
-            },
-            schema=VERDICTS,
-        )
-        self.table.append(t)
-        self.shards += 1
-        self.rows_written += n
-        for v in c.values():
-            v.clear()
+        self.buffer.flush()
 
 
 class _NoBar:
