@@ -40,7 +40,15 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="run seed: fixes few-shot choices and every sample's seed"),
     chunk_size: int = typer.Option(64, "--chunk-size", help="samples per request (n)"),
     preset: str | None = typer.Option(None, "--preset", help="paper: the paper's Appendix A settings"),
-    engine: str = typer.Option("vllm", "--engine"),
+    engine: str = typer.Option("vllm", "--engine", help="vllm (in-process) | openai (HTTP servers)"),
+    base_url: list[str] | None = typer.Option(  # noqa: B008
+        None, "--base-url", help="openai engine: a server's /v1 URL; repeat it for a fleet of servers"
+    ),
+    concurrency: int = typer.Option(64, "--concurrency", help="openai engine: requests in flight per server"),
+    endpoint: str = typer.Option("completions", "--endpoint", help="openai engine: completions | chat"),
+    ray: str | None = typer.Option(None, "--ray", help="sample on a Ray cluster: auto or HOST:PORT"),
+    replicas: int = typer.Option(1, "--replicas", help="--ray: vLLM engines (actors) to start"),
+    tensor_parallel: int = typer.Option(1, "--tensor-parallel", help="--ray: GPUs per replica"),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
     ),
@@ -90,7 +98,10 @@ def sample(
     if params.temperature < 0 or not 0 < params.top_p <= 1 or params.max_tokens < 1:
         raise MonkeysError("need --temperature >= 0, 0 < --top-p <= 1 and --max-tokens >= 1")
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
-    report = run_sampling(run_dir, config, lambda: ENGINES.create(engine, model=model), console=err_console)
+    from monkeys.sampler.replicas import engine_factory
+
+    make = engine_factory(engine, model, base_url or [], concurrency, endpoint, ray, replicas, tensor_parallel)
+    report = run_sampling(run_dir, config, make, console=err_console)
     console.print(
         f"[bold]{report.run.path}[/]: {report.total} samples stored "
         f"({report.stored} new in {report.seconds:.1f}s, {report.generated_tokens} tokens generated)"
