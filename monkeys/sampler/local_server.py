@@ -8,6 +8,7 @@ two engines draw the same samples from the same seeds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,10 +69,8 @@ class LocalServer:
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
         """Kill the whole process group (API server and engine core) and reap the server."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

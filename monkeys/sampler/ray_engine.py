@@ -120,5 +120,7 @@ def ray_pool(
     except Exception as exc:
         for r in actors:
             r.close()
-        raise MonkeysError(f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:300]})") from None
+        raise MonkeysError(
+            f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:300]})"
+        ) from None
     return ReplicaPool(actors, hang_timeout=hang_timeout)
