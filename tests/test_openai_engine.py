@@ -16,6 +16,7 @@ import pytest
 from monkeys.sampler.base import Request, SamplingParams
 from monkeys.sampler.loop import SampleConfig, sample
 from monkeys.sampler.openai_engine import OpenAIEngine, RetryPolicy, retry_after_seconds
+from monkeys.sampler.schedule import seed_base
 from monkeys.tasks import TaskOptions
 
 
@@ -178,7 +179,9 @@ def test_api_key_is_sent_but_never_stored(
     assert report.total == 12
     assert all(h.get("authorization") == f"Bearer {secret}" for _, _, h in script.calls)
     # requests of one problem go out together, with n and the seed of their first sample
-    assert [(b["n"], b["seed"] % 4) for _, b, _ in script.calls].count((4, 0)) == 2
+    sent = sorted((b["seed"], b["n"]) for _, b, _ in script.calls)
+    want = sorted((seed_base(0, pid) + start, n) for pid in ("0", "1") for start, n in ((0, 4), (4, 2)))
+    assert sent == want
     stored = b"".join(p.read_bytes() for p in run.rglob("*") if p.is_file())
     assert secret.encode() not in stored and b"MONKEYS_TEST_KEY" in stored
     df = report.run.samples()
