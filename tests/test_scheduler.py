@@ -120,3 +120,27 @@ def test_sampling_through_a_pool_with_a_dying_replica_resumes_to_exactly_k(
     a = df[cols].sort_values(cols[:2]).reset_index(drop=True)
     assert a.equals(whole[cols].sort_values(cols[:2]).reset_index(drop=True))
     assert report.run.manifest["engine"]["settings"]["replicas"] == 2
+
+
+def test_replica_flags_that_do_not_fit_are_refused_in_one_line() -> None:
+    from monkeys.sampler.replicas import engine_factory
+
+    with pytest.raises(MonkeysError, match="--base-url is for --engine openai"):
+        engine_factory("vllm", None, ["http://h1:8000/v1"])
+    with pytest.raises(MonkeysError, match="--ray runs vLLM engines"):
+        engine_factory("openai", None, ray_address="auto")
+    with pytest.raises(MonkeysError, match="--replicas needs --ray"):
+        engine_factory("vllm", None, replicas=2)
+
+
+def test_several_base_urls_make_a_pool_of_openai_engines() -> None:
+    from monkeys.sampler.replicas import engine_factory
+
+    pool = engine_factory("openai", "m", ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"])()
+    try:
+        assert isinstance(pool, ReplicaPool)
+        settings = pool.describe()["settings"]
+        assert settings["replicas"] == 2
+        assert settings["base_url"] == ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"]
+    finally:
+        pool.close()

@@ -100,7 +100,9 @@ def sample(
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
     from monkeys.sampler.replicas import engine_factory
 
-    make = engine_factory(engine, model, base_url or [], concurrency, endpoint, ray, replicas, tensor_parallel)
+    make = engine_factory(
+        engine, model, base_url or [], concurrency, endpoint, ray, replicas, tensor_parallel
+    )
     report = run_sampling(run_dir, config, make, console=err_console)
     console.print(
         f"[bold]{report.run.path}[/]: {report.total} samples stored "
