@@ -49,6 +49,7 @@ def sample_report(
     console: Any = None,
     verbose: bool = False,
     consoles: tuple[Any, ...] = (),
+    make_engine: Any = None,
     **settings: Any,
 ) -> Any:
     """Draw k samples per problem of `task` into `run` (default `runs/<task>-<model>`); resumable. Returns
@@ -66,7 +67,7 @@ def sample_report(
     return run_sampling(
         run_dir,
         config,
-        lambda: ENGINES.create(engine, model=model, **params),
+        make_engine or (lambda: ENGINES.create(engine, model=model, **params)),
         console=console,
         verbose=verbose,
         consoles=consoles,

@@ -63,6 +63,7 @@ class Completion:
     completion_tokens: tuple[int, ...]
     finish_reasons: tuple[str, ...]
     cumulative_logprobs: tuple[float | None, ...]
+    cached_prompt_tokens: int | None = None  # prompt tokens the server took from its cache, where reported
 
 
 @dataclass(frozen=True)

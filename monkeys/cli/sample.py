@@ -44,7 +44,15 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="run seed: fixes few-shot choices and every sample's seed"),
     chunk_size: int = typer.Option(64, "--chunk-size", help="samples per request (n)"),
     preset: str | None = typer.Option(None, "--preset", help="paper: the paper's Appendix A settings"),
-    engine: str = typer.Option("vllm", "--engine"),
+    engine: str = typer.Option("vllm", "--engine", help="vllm (in-process) | openai (HTTP servers)"),
+    base_url: list[str] | None = typer.Option(  # noqa: B008
+        None, "--base-url", help="openai engine: a server's /v1 URL; repeat it for a fleet of servers"
+    ),
+    concurrency: int = typer.Option(64, "--concurrency", help="openai engine: requests in flight per server"),
+    endpoint: str = typer.Option("completions", "--endpoint", help="openai engine: completions | chat"),
+    ray: str | None = typer.Option(None, "--ray", help="sample on a Ray cluster: auto or HOST:PORT"),
+    replicas: int = typer.Option(1, "--replicas", help="--ray: vLLM engines (actors) to start"),
+    tensor_parallel: int = typer.Option(1, "--tensor-parallel", help="--ray: GPUs per replica"),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="fill missing chunks of an existing run (default)"
     ),
@@ -65,6 +73,13 @@ def sample(
 
     t_opts = TASKS.parse_options(task, task_option or [], "-T") if task_option else {}
     e_opts = ENGINES.parse_options(engine, engine_option or [], "-E") if engine_option else {}
+    make_engine = None
+    if base_url or ray or engine == "openai":
+        from monkeys.sampler.replicas import engine_factory
+
+        make_engine = engine_factory(
+            engine, model, base_url or [], concurrency, endpoint, ray, replicas, tensor_parallel
+        )
     report = sample_report(
         task,
         k,
@@ -75,6 +90,7 @@ def sample(
         console=err_console,
         verbose=verbose,
         consoles=(console,),
+        make_engine=make_engine,
         limit=limit,
         offset=offset,
         problems=problems,

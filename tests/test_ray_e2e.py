@@ -1,0 +1,72 @@
+"""Sampling on a local Ray cluster started by the test: 2 replicas of the embedded model as Ray actors,
+one killed with `ray.kill` mid-run; the run completes with exactly k unique samples per problem."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monkeys.records import SamplingParams
+from monkeys.sampler.local_server import free_port
+from monkeys.sampler.loop import SampleConfig, sample
+from monkeys.tasks import TaskOptions
+
+pytestmark = pytest.mark.e2e
+
+K = 8
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    home = tmp_path / "home"  # Ray writes ~/.ray: keep it inside the test
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(ROOT), "MONKEYS_CPU_KV_CACHE_GIB": "0.5"}
+    env.setdefault("MONKEYS_CACHE_DIR", str(Path.home() / ".cache" / "monkeys"))  # the converted model
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MONKEYS_CACHE_DIR", env["MONKEYS_CACHE_DIR"])
+    port = free_port()
+    ray = [sys.executable, "-m", "ray.scripts.scripts"]
+    start = [*ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"]
+    subprocess.run([*start, f"--temp-dir={tmp_path / 'ray'}"], env=env, check=True, capture_output=True)
+    yield f"127.0.0.1:{port}"
+    import ray as ray_mod
+
+    ray_mod.shutdown()
+    subprocess.run([*ray, "stop", "--force"], env=env, capture_output=True)
+
+
+def test_ray_replicas_one_killed_mid_run_complete_with_exactly_k(
+    cluster: str, tmp_path: Path, data_dir: str
+) -> None:
+    import ray
+
+    from monkeys.sampler.ray_engine import NAMESPACE, ray_pool
+
+    config = SampleConfig(
+        task="gsm8k",
+        task_options=TaskOptions(data_dir=data_dir, limit=2),
+        model="embedded:smollm2-135m-instruct",
+        k=K,
+        chunk_size=4,
+        sampling=SamplingParams(max_tokens=16, stop=("\n\n", "\nQuestion:")),
+        engine="vllm",
+    )
+    killed: list[str] = []
+
+    def kill_one(samples: int, tokens: int) -> None:
+        if not killed:
+            ray.kill(ray.get_actor("monkeys-replica-0", namespace=NAMESPACE))
+            killed.append("monkeys-replica-0")
+
+    pool = ray_pool(cluster, 2, None, batch_samples=4)
+    report = sample(str(tmp_path / "r"), config, lambda: pool, on_progress=kill_one)
+    df = report.run.samples()
+    assert killed and not df.duplicated(["problem_id", "sample_index"]).any()
+    assert df.groupby("problem_id")["sample_index"].apply(sorted).tolist() == [list(range(K))] * 2
+    assert report.run.manifest["engine"]["settings"]["replicas"] == 2
