@@ -89,6 +89,7 @@ def verify(
     cache: bool = True,
     regrade: bool = False,
     progress: bool = False,
+    ray: str | None = None,
 ) -> VerifyResult:
     """`monkeys verify` as a function: give every sample a verdict and summarise coverage.
 
@@ -107,6 +108,7 @@ def verify(
         cache=VerdictCache() if cache else None,
         progress=progress,
         regrade=regrade,
+        ray=ray,
     )
     return VerifyResult(rep, VerifySummary.of(r, rep.verifier))
 

@@ -60,6 +60,12 @@ def verify(
             "--regrade", help="grade every sample again when the run's verdicts were made with other options"
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray", help="check on a Ray cluster: auto, HOST:PORT, or local (the driver still writes)"
+        ),
+    ] = None,
 ) -> None:
     """Give every sample a verdict (deduplicated, cached, resumable) and print coverage at k = 1, 10, 100, ..."""
     import json
@@ -90,8 +96,16 @@ def verify(
         cache=not no_cache,
         regrade=regrade,
         progress=console.is_terminal,
+        ray=ray,
     )
     rep, s = res.report, res.summary
+    if ray is not None:
+        console.print(
+            f"ray: {rep.ray_tasks} check batches ran as Ray tasks on the cluster at {ray} "
+            f"({rep.ray_failed} failed every try)",
+            highlight=False,
+            markup=False,
+        )
     if rep.without_gold:
         err_console.print(
             f"note: {rep.without_gold} problem(s) have no gold completion (e.g. no Python 3 reference), "

@@ -62,6 +62,8 @@ class VerifyReport:
     checks: int = 0  # groups actually checked
     extract_errors: int = 0
     kills: int = 0  # workers killed (timeouts, crashes)
+    ray_tasks: int = 0  # check batches run as Ray tasks (verify --ray)
+    ray_failed: int = 0  # of those, tasks that failed on every try (their checks are `error`)
     seconds: float = 0.0
     without_gold: int = 0  # problems whose gold canary was skipped: they have no gold completion
     options: dict[str, Any] = field(default_factory=dict)  # the options of the verdict set (its identity)
@@ -147,6 +149,7 @@ def verify_run(
     cache: VerdictCache | None = None,
     progress: bool = False,
     regrade: bool = False,
+    ray: str | None = None,
 ) -> VerifyReport:
     """Give every sample of `run` a verdict of `verifier_name` (default: the task's), resuming and caching.
 
@@ -204,7 +207,7 @@ def verify_run(
             report.cache_hits = sum(1 for g in todo if id(g) in resolved and g.members)
         else:
             resolved = {}
-        runner = _Executor(verifier, name, chosen, workers, timeout)
+        runner = _Executor(verifier, name, chosen, workers, timeout, ray)
         bar: _NoBar | _RichBar = _NoBar()
         try:
             first = [g for g in todo if g.canary and id(g) not in resolved]
@@ -226,6 +229,7 @@ def verify_run(
         finally:
             bar.close()
             report.kills = runner.kills
+            report.ray_tasks, report.ray_failed = runner.ray_tasks, runner.ray_failed
             runner.close()
             sink.flush()
         report.verified = sink.rows_written
@@ -285,10 +289,17 @@ class _Executor:
     """Runs checks the way the verifier wants: inline, via its `check_batch`, or in the worker pool."""
 
     def __init__(
-        self, verifier: Verifier, name: str, options: dict[str, Any], workers: int, timeout: float
+        self,
+        verifier: Verifier,
+        name: str,
+        options: dict[str, Any],
+        workers: int,
+        timeout: float,
+        ray: str | None = None,
     ) -> None:
         self.verifier, self.name, self.options = verifier, name, options
-        self.workers, self.timeout = workers, timeout
+        self.workers, self.timeout, self.ray = workers, timeout, ray
+        self.ray_tasks = self.ray_failed = 0
         self.pool: CheckPool | None = None
         self.kills = 0
 
@@ -303,6 +314,8 @@ class _Executor:
                     yield g, _safe_check(judge, problems[g.problem_id], g.extract)
                 else:
                     yield g, _safe_check(v.check, problems[g.problem_id], g.text)
+        elif self.ray is not None:
+            yield from self._on_ray(problems, groups)
         elif isinstance(v, ChecksBatch):
             yield from self._batched(v, problems, groups)
         else:
@@ -327,6 +340,22 @@ class _Executor:
                     Verdict("error", None, f"check_batch raised {type(exc).__name__}: {str(exc)[:200]}")
                 ] * len(chunk)
             yield from zip(chunk, verdicts, strict=True)
+
+    def _on_ray(
+        self, problems: dict[str, Problem], groups: Sequence[Group]
+    ) -> Iterator[tuple[Group, Verdict]]:
+        from monkeys.verifiers.stage.ray_pool import RayChecks
+
+        module = type(self.verifier).__module__
+        assert self.ray is not None
+        checks = RayChecks(
+            self.ray, self.name, self.options, self.timeout, (module,), isinstance(self.verifier, ChecksBatch)
+        )
+        try:
+            yield from checks.run(problems, groups)
+        finally:
+            self.ray_tasks += checks.tasks
+            self.ray_failed += checks.failed_tasks
 
     def _pooled(
         self, problems: dict[str, Problem], groups: Sequence[Group]
