@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from monkeys.analysis.coverage import bootstrap_coverage, coverage, interval, log_spaced_ks
+from monkeys.analysis.coverage import CoverageTable, curve_ks, interval, log_spaced_ks, report_ks
 from monkeys.analysis.outcomes import Counts
 
 FIT_POINTS = 40
@@ -206,6 +206,8 @@ class FitSet:
     fits: dict[str, Fit]
     best_distributional: str | None  # chosen by a likelihood-ratio test (see _choose_distributional)
     boot_reps: int
+    table: CoverageTable | None = None  # pass@k per distinct (n, c) at every k the report reads
+    boot_weights: np.ndarray | None = None  # (reps, distinct (n, c)) resample counts behind every band
 
     def methods(self) -> dict[str, Fit]:
         """The contract's three methods (`distributional` = the chosen one of the two) plus both candidates."""
@@ -222,10 +224,15 @@ def fit_all(counts: Counts, reps: int, rng: np.random.Generator, intervals: bool
 
     n_max = counts.max_k
     ks = log_spaced_ks(n_max, FIT_POINTS)
-    cov = coverage(counts.n, counts.c, ks)
-    boot = None
+    every = np.concatenate([ks, log_spaced_ks(n_max, ERR_POINTS), report_ks(n_max)])
+    if intervals:
+        every = np.concatenate([every, curve_ks(n_max)])
+    table = CoverageTable(counts.n, counts.c, every)
+    cov = table.coverage(ks)
+    boot = weights = None
     if intervals and reps > 1 and counts.num_problems > 1:
-        boot = bootstrap_coverage(counts.n, counts.c, ks, reps, rng)
+        weights = table.resample_weights(reps, rng)
+        boot = table.bootstrap(ks, weights)
     fits = {
         "power_law": fit_power_law(ks, cov, boot),
         "neg_log_power_law": fit_neg_log_power_law(ks, cov, boot),
@@ -233,14 +240,11 @@ def fit_all(counts: Counts, reps: int, rng: np.random.Generator, intervals: bool
     fits["beta_binomial"] = fit_beta_binomial(counts, rng, intervals=intervals)
     fits["scaled_beta"] = fit_scaled_beta(counts, rng, start=fits["beta_binomial"], intervals=intervals)
 
-    def emp(k: np.ndarray) -> np.ndarray:
-        return coverage(counts.n, counts.c, k)
-
     for fit in fits.values():
         if not fit.degenerate:
-            fit.err_mean, fit.err_std = fit_error(fit, n_max, emp)
+            fit.err_mean, fit.err_std = fit_error(fit, n_max, table.coverage)
     if counts.num_problems == 1:
         for fit in fits.values():
             fit.notes.append("a single problem: intervals over problems are not defined")
     best = _choose_distributional(fits["beta_binomial"], fits["scaled_beta"])
-    return FitSet(counts, fits, best, reps if boot is not None else 0)
+    return FitSet(counts, fits, best, reps if boot is not None else 0, table, weights)
