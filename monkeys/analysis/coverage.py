@@ -93,7 +93,8 @@ class CoverageTable:
                 f"k={int(self.ks.max())} exceeds the {int(np.min(n))} samples some problem has; use k <= n"
             )
         uniq, _, counts = _unique_pairs(n, c)
-        self.pm = -np.expm1(_log_fail_unique(uniq[:, 0], uniq[:, 1], self.ks))  # (U, K)
+        self.log_fail = _log_fail_unique(uniq[:, 0], uniq[:, 1], self.ks)  # (U, K)
+        self.pm = -np.expm1(self.log_fail)
         self.counts = counts
         self.total = int(counts.sum())
 
@@ -106,6 +107,26 @@ class CoverageTable:
 
     def coverage(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.counts @ self.pm[:, self._cols(ks)] / self.total
+
+    def neg_log_coverage(
+        self, ks: Sequence[int] | np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """-log c from the mean failure probability F = mean C(n-c,k)/C(n,k), as -log1p(-F): exact where c is
+        within 1e-10 of 1, where 1 - c would have lost every digit. `weights` as in `bootstrap`."""
+        fail = np.exp(self.log_fail[:, self._cols(ks)])
+        mean = (self.counts @ fail if weights is None else weights @ fail) / self.total
+        with np.errstate(divide="ignore"):
+            return -np.log1p(-mean)  # inf where coverage is 0
+
+    def coverage_se(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Standard error of the coverage estimate over problems (sd of per-problem pass@k / sqrt(N)); it
+        carries both the choice of problems and each problem's finite samples. nan for one problem."""
+        pm = self.pm[:, self._cols(ks)]
+        mean = self.counts @ pm / self.total
+        if self.total < 2:
+            return np.full(pm.shape[1], np.nan)
+        var = self.counts @ (pm - mean) ** 2 / (self.total - 1)
+        return np.sqrt(var / self.total)
 
     def resample_weights(self, reps: int, rng: np.random.Generator) -> np.ndarray:
         """Multinomial counts of each distinct (n, c) row in `reps` resamples of the problems."""

@@ -25,6 +25,7 @@ from monkeys.analysis.fits import FIT_POINTS, Fit, _loglog_lines
 from monkeys.analysis.outcomes import Counts
 
 DRAWS = 400
+POINT_MASS = 1000.0  # alpha + beta above this: Beta(alpha, beta) is a spike (sd/mean < ~3% for mean 0.5)
 LOG_BOUND = 12.0  # |log alpha|, |log beta|, |logit s| stay below this
 
 
@@ -104,7 +105,8 @@ def _inverse_if_positive(h: np.ndarray) -> np.ndarray | None:
 
 def _window_exponent(fit: Fit, n_max: int) -> float:
     ks = log_spaced_ks(n_max, FIT_POINTS)
-    theta, _ = _loglog_lines(fit.predict(ks)[None, :], ks)
+    with np.errstate(divide="ignore"):
+        theta, _ = _loglog_lines(-np.log(fit.predict(ks))[None, :], ks)
     return float(theta[0, 1])
 
 
@@ -131,6 +133,16 @@ def _finish(
         fit.notes.append("boundary solution (a parameter at its search bound): the law is barely identified")
     alpha, beta = fit.theta[0], fit.theta[1]
     scale = fit.theta[2] if len(fit.theta) > 2 else 1.0
+    if alpha + beta > POINT_MASS:
+        fit.degenerate = (
+            f"degenerate solution: alpha + beta = {alpha + beta:.4g} makes the success rates a near point mass "
+            f"at p = {scale * alpha / (alpha + beta):.4g}; the counts show no spread over problems to fit, so "
+            "alpha is no tail exponent (more problems would tell)"
+        )
+    elif at_bound:
+        fit.degenerate = (
+            "degenerate solution: a parameter sits at its search bound; the law is not identified"
+        )
     fit.extra = {
         "at_bound": at_bound,
         "loglik": -float(best.fun),

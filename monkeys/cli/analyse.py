@@ -87,16 +87,41 @@ def fit_scaling(
         for m in ("power_law", "neg_log_power_law", "distributional"):
             if "degenerate" in f[m]:
                 console.print(f"  {m}: not fitted, {f[m]['degenerate']}", highlight=False, soft_wrap=True)
+            elif "poor_fit" in f[m]:
+                console.print(f"  {m}: poor fit, {f[m]['poor_fit']}", highlight=False, soft_wrap=True)
+            for note in f[m].get("notes", []):
+                console.print(f"  {m}: note: {note}", highlight=False, soft_wrap=True)
         ex = e.get("extrapolation")
         if ex:
+            shown = ["power_law", "neg_log_power_law", "distributional"]
+            rec = ex.get("recommended")
+            if rec and rec not in shown:
+                shown.append(rec)  # e.g. beta_binomial recommended while the chosen distributional is scaled
             parts = []
-            for m in ("power_law", "neg_log_power_law", "distributional"):
-                v = ex[m]
-                parts.append(f"{m} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
+            for m in shown:
+                v = ex.get(m)
+                if v is None:
+                    continue
+                label = m if m != "distributional" or not v.get("model") else f"distributional ({v['model']})"
+                parts.append(f"{label} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
             console.print(f"  coverage at k={ex['k']}: " + "; ".join(parts), highlight=False, soft_wrap=True)
-            console.print(
-                f"  recommended: {ex['recommended']} ({ex['reason']})", highlight=False, soft_wrap=True
-            )
+            if rec:
+                v = ex[rec]
+                console.print(
+                    f"  recommended: {rec} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]"
+                    f" ({ex['reason']})",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            else:
+                console.print(f"  recommended: none ({ex['reason']})", highlight=False, soft_wrap=True)
+            if ex.get("tied"):
+                console.print(
+                    f"  tie: {', '.join(ex['tied'])} do equally well in the back-test; the choice among them "
+                    "is arbitrary",
+                    highlight=False,
+                    soft_wrap=True,
+                )
     if json_out is not None:
         write_json(json_out, doc)
     if csv is not None:
