@@ -106,10 +106,10 @@ def fit_scaling(
                 parts.append(f"{label} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
             console.print(f"  coverage at k={ex['k']}: " + "; ".join(parts), highlight=False, soft_wrap=True)
             if rec:
-                v = ex[rec]
+                v = ex.get("interval") or ex[rec]
                 console.print(
                     f"  recommended: {rec} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]"
-                    f" ({ex['reason']})",
+                    f" ({ex['reason']}" + (f"; interval: {v['how']}" if "how" in v else "") + ")",
                     highlight=False,
                     soft_wrap=True,
                 )
