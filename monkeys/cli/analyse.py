@@ -20,7 +20,8 @@ def _fmt(x: object, spec: str = ".4f") -> str:
 @app.command("fit-scaling")
 def fit_scaling(
     run: Annotated[
-        Path | None, typer.Option("--run", help="run directory (counts from its verdicts)")
+        list[Path] | None,
+        typer.Option("--run", help="run directory (counts from its verdicts); repeat to compare runs"),
     ] = None,
     outcomes: Annotated[
         Path | None,
@@ -51,13 +52,19 @@ def fit_scaling(
     from monkeys.analysis.report import fit_scaling as analyse
     from monkeys.analysis.report import write_csv, write_json
 
-    if (run is None) == (outcomes is None):
-        raise MonkeysError("pass exactly one of --run DIR or --outcomes FILE.csv")
-    if run is not None:
+    if (not run) == (outcomes is None):
+        raise MonkeysError("pass --run DIR (one or more) or --outcomes FILE.csv, not both")
+    if run:
         from monkeys.store import Run
 
-        counts = run_counts(Run.open(run), verifier)
-        by_config, source = {counts.name: counts}, str(run)
+        by_config = {}
+        for path in run:  # each run is one config: one table row block, one panel of the plot
+            counts = run_counts(Run.open(path), verifier)
+            name = counts.name if counts.name not in by_config else str(path)
+            if name in by_config:
+                raise MonkeysError(f"--run {path} is given twice; pass each run once")
+            by_config[name] = counts
+        source = ", ".join(str(p) for p in run)
     else:
         by_config, source = read_outcomes(outcomes, config), str(outcomes)
     doc, curves, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
@@ -129,7 +136,8 @@ def fit_scaling(
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves, plot, {k: v.get("extrapolation") for k, v in doc["configs"].items()})
+        plot_fit_scaling(curves, plot, doc["configs"])
+        console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
 
 
 @app.command("select")
