@@ -84,7 +84,7 @@ class Fit:
         return out
 
 
-POOR_FIT = 0.05  # a law off the measured coverage by more than this at some k in the window is flagged
+POOR_FIT = 0.05  # off the measured coverage by more than this and 2 SEs at some k in the window: flagged
 
 
 def fit_error(fit: Fit, n: int, cov_fn: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float, float]:
@@ -317,12 +317,18 @@ def fit_all(counts: Counts, reps: int, rng: np.random.Generator, intervals: bool
     for fit in fits.values():
         if not fit.degenerate:
             fit.err_mean, fit.err_std, fit.err_max = fit_error(fit, n_max, table.coverage)
-            if fit.err_max > POOR_FIT:
-                ks_err = log_spaced_ks(n_max, ERR_POINTS)
-                worst = int(ks_err[np.argmax(np.abs(table.coverage(ks_err) - fit.predict(ks_err)))])
+            ks_err = log_spaced_ks(n_max, ERR_POINTS)
+            miss = np.abs(table.coverage(ks_err) - fit.predict(ks_err))
+            se_err = table.coverage_se(ks_err) if counts.num_problems > 1 else np.zeros(len(ks_err))
+            allowed = np.maximum(
+                POOR_FIT, 2 * np.nan_to_num(se_err)
+            )  # a miss within the curve's own noise is none
+            if np.any(miss > allowed):
+                j = int(np.argmax(miss - allowed))
                 fit.poor_fit = (
-                    f"misses the measured coverage by {fit.err_max:.3f} at k={worst} (more than {POOR_FIT}): "
-                    "the law does not describe this curve; not drawn, not recommended"
+                    f"misses the measured coverage by {miss[j]:.3f} at k={int(ks_err[j])} (more than "
+                    f"max({POOR_FIT}, 2 standard errors) = {allowed[j]:.3f}): the law does not describe this "
+                    "curve; not drawn, not recommended"
                 )
     if counts.num_problems == 1:
         for fit in fits.values():

@@ -42,7 +42,7 @@ def plot_fit_scaling(
     configs = configs or {}
     cols = min(3, len(names))
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows + 0.8), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows + 0.6), squeeze=False)
     handles: dict[str, object] = {}
     for ax, name in zip(axes.flat, names, strict=False):
         d = curves[curves["config"] == name]
@@ -98,11 +98,12 @@ def plot_fit_scaling(
         ax.grid(alpha=0.1, which="minor")
         if left_out:
             ax.text(
-                0.98,
-                0.03,
-                "not drawn: " + "; ".join(left_out),
+                0.02,
+                0.97,
+                "not drawn:\n" + "\n".join(left_out),
                 transform=ax.transAxes,
-                ha="right",
+                ha="left",
+                va="top",
                 fontsize=6.5,
                 color="0.35",
             )
@@ -116,7 +117,7 @@ def plot_fit_scaling(
         fontsize=8,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.8 / (4.0 * rows + 0.8) + 0.02, 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / (4.0 * rows + 0.6), 1, 1))
     _save(fig, plt, path, tight=False)
 
 
