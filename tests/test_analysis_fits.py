@@ -146,3 +146,20 @@ def test_a_single_problem_still_fits_the_curve_laws():
     assert fs.fits["power_law"].degenerate is None
     assert fs.fits["power_law"].draws is None  # no resampling of a single problem
     assert "single problem" in fs.fits["beta_binomial"].degenerate
+
+
+def test_a_configs_numbers_do_not_depend_on_the_other_configs_in_the_call():
+    from monkeys.analysis.report import fit_scaling
+
+    rng = np.random.default_rng(8)
+    a = counts_from_rates(rng.beta(0.3, 2.0, 60), 200, rng)
+    b = counts_from_rates(rng.beta(0.5, 1.0, 40), 200, rng)
+    a = Counts("task_A", a.problems, a.n, a.c)
+    b = Counts("task_B", b.problems, b.n, b.c)
+    alone, _, _ = fit_scaling({"task_A": a}, 50, 0, 2000)
+    together, _, _ = fit_scaling({"task_B": b, "task_A": a}, 50, 0, 2000)
+    one, other = alone["configs"]["task_A"], together["configs"]["task_A"]
+    assert one["coverage_ci"] == other["coverage_ci"]
+    assert one["fits"]["power_law"]["a_ci"] == other["fits"]["power_law"]["a_ci"]
+    assert one["extrapolation"]["recommended"] == other["extrapolation"]["recommended"]
+    assert one["extrapolation"]["interval"] == other["extrapolation"]["interval"]
