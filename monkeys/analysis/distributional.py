@@ -284,7 +284,7 @@ def scaled_beta_weights(thetas: np.ndarray, grid: PGrid) -> np.ndarray:
     r = np.repeat(rows, count)
     offsets = np.cumsum(count) - count
     g = first[r] + np.arange(int(count.sum())) - offsets[r]
-    r, g = np.r_[rows, r], np.r_[np.zeros(n_rows, dtype=np.int64), g]
+    r, g = np.concatenate([rows, r]), np.concatenate([np.zeros(n_rows, dtype=np.int64), g])
     ra, rb, rs = a[r], b[r], s[r]
     x_hi = np.minimum(grid.edges[g + 1] / rs, 1.0)
     x_lo = np.minimum(grid.edges[g] / rs, 1.0)
