@@ -170,7 +170,7 @@ def test_missing_columns_and_missing_inputs_are_clear(tmp_path):
     res = runner.invoke(app, ["fit-scaling", "--outcomes", str(path)])
     assert "missing column(s) num_samples, num_correct" in str(res.exception)
     res = runner.invoke(app, ["fit-scaling"])
-    assert "exactly one of --run" in str(res.exception)
+    assert "pass --run DIR (one or more) or --outcomes" in str(res.exception)
     res = runner.invoke(app, ["fit-scaling", "--outcomes", str(tmp_path / "nope.csv")])
     assert "does not exist" in str(res.exception)
 
@@ -274,6 +274,23 @@ def test_fit_scaling_from_a_run_matches_its_verdicts(run_dir, tmp_path):
         assert cfg["coverage"][k] == pytest.approx(float(coverage(n, c, [int(k)])[0]))
     assert cfg["per_subject"]["Algebra"]["coverage"]["10"] == 1.0
     assert cfg["per_subject"]["Prealgebra"]["problems"] == 2
+
+
+@pytest.mark.e2e
+def test_fit_scaling_compares_several_runs_in_one_table_and_one_plot(run_dir, tmp_path):
+    import shutil
+
+    other = tmp_path / "math-run-copy"
+    shutil.copytree(run_dir, other)
+    out, png = tmp_path / "two.json", tmp_path / "two.png"
+    args = ["fit-scaling", "--run", str(run_dir), "--run", str(other), "--json", str(out), "--plot", str(png)]
+    res = runner.invoke(app, [*args, "--bootstrap", "30"])
+    assert res.exit_code == 0, res.output
+    configs = json.loads(out.read_text())["configs"]
+    assert list(configs) == ["math-run", "math-run-copy"]  # both, not silently the last one
+    assert configs["math-run"]["coverage"] == configs["math-run-copy"]["coverage"]
+    assert "math-run:" in res.output and "math-run-copy:" in res.output
+    assert png.stat().st_size > 10_000 and f"plot: {png}" in res.output.replace("\n", "")
 
 
 @pytest.mark.e2e

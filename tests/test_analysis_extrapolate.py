@@ -43,11 +43,14 @@ def test_every_method_predicts_coverage_at_10000_from_100_samples(outcomes):
         bt = backtest(counts, 100, rng, reps=2)
         assert bt["truth"] == pytest.approx(float(coverage(counts.n, counts.c, [10_000])[0]))
         for method, r in bt["methods"].items():
-            errors.setdefault(method, []).append(r["abs_err_mean"])
+            # a fit can be degenerate on a subsample (a point mass on Pythia-70M's few solved problems)
+            if r["abs_err_mean"] is not None:
+                errors.setdefault(method, []).append(r["abs_err_mean"])
         flat.append(bt["truth"] - float(coverage(counts.n, counts.c, [100])[0]))
     assert np.mean(flat) > 0.2
     for method in ("power_law", "neg_log_power_law"):
         assert np.mean(errors[method]) < 0.06, method
+    assert np.mean(errors["neg_log_power_law"]) < 0.03  # 0.020 over 6 subsamples per config
     for method in ("power_law", "neg_log_power_law", "beta_binomial", "scaled_beta", "distributional"):
         assert np.mean(errors[method]) < 0.12, method
         assert np.mean(errors[method]) < np.mean(flat) / 2, method
@@ -55,6 +58,34 @@ def test_every_method_predicts_coverage_at_10000_from_100_samples(outcomes):
     for name in ("MATH_Llama-3-8B-Instruct", "MATH_Llama-3-70B-Instruct"):
         i = list(outcomes).index(name)
         assert all(errors[m][i] < 0.05 for m in ("power_law", "neg_log_power_law", "beta_binomial"))
+
+
+@pytest.mark.e2e
+def test_the_recommended_extrapolation_and_its_interval_hold_up_in_the_back_test(outcomes):
+    """100 of 10,000 samples -> coverage at 10,000, 2 subsamples per config: the recommended method's mean
+    error stays small and its widened 95% interval holds the truth in most cases (BENCHMARKS.md has the
+    fuller run: 0.95 over 44 cases). The bounds leave room for 22 cases' noise."""
+    from monkeys.analysis.report import config_rng
+
+    errors, inside = [], []
+    for name, counts in outcomes.items():
+        truth = float(coverage(counts.n, counts.c, [10_000])[0])
+        rng = config_rng(3, name)
+        for _ in range(2):
+            out = extrapolate(
+                fit_all(hypergeometric_subsample(counts, 100, rng), 50, rng), 10_000, rng, reps=2
+            )
+            iv = out["interval"]
+            assert iv["low"] <= iv["coverage"] <= iv["high"]
+            errors.append(abs(iv["coverage"] - truth))
+            inside.append(iv["low"] - 1e-9 <= truth <= iv["high"] + 1e-9)
+    assert np.mean(errors) < 0.045  # 0.035 on these 22 cases; assuming no growth past k=100 is off by 0.27
+    assert (
+        max(errors) < 0.2
+    )  # one subsample of 100 can be unlucky (0.17 here); per config the worst mean is 0.07
+    assert (
+        np.mean(inside) >= 0.7
+    )  # 0.77 here (50 resamples, misses near c = 1 by < 1e-4); 0.95 in the fuller run
 
 
 @pytest.mark.e2e

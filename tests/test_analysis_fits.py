@@ -36,14 +36,46 @@ def test_power_law_intervals_come_from_bootstrap_refits():
     assert 0 < s["a_std"] < 0.1
 
 
-def test_neg_log_power_law_recovers_A_and_B_and_skips_points_at_one():
+def test_neg_log_power_law_recovers_A_and_B_from_an_exact_curve():
     ks = log_spaced_ks(10_000, 40)
     A, B = 3.0, 0.5
-    cov = np.exp(-A * ks.astype(float) ** -B)
-    cov[-1] = 1.0  # a point of full coverage carries no information in log(-log c)
-    fit = fit_neg_log_power_law(ks, cov, None)
-    assert fit.theta == pytest.approx([A, B], rel=1e-9)
-    assert "1 of 40 points" in fit.notes[0]
+    neg_log = A * ks.astype(float) ** -B
+    fit = fit_neg_log_power_law(ks, np.exp(-neg_log), neg_log)
+    assert fit.theta == pytest.approx([A, B], rel=1e-6)
+
+
+def test_neg_log_power_law_describes_the_whole_curve_where_a_log_log_line_does_not():
+    # a curve that reaches 1 faster than the law allows (as GSM8K's do): a line through log(-log c) is
+    # ruled by the points near c = 1; the coverage-space fit stays close everywhere, at k = 1 too
+    ks = log_spaced_ks(10_000, 40)
+    rng = np.random.default_rng(5)
+    p = np.r_[rng.beta(3, 0.6, 120), np.full(7, 0.02)]  # mostly easy problems, a few hard ones
+    counts = counts_from_rates(p, 10_000, rng)
+    fs = fit_all(counts, 0, rng, intervals=False)
+    fit = fs.fits["neg_log_power_law"]
+    measured = fs.table.coverage(ks)
+    assert abs(fit.predict([1])[0] - measured[0]) < 0.03
+    assert fit.err_max < 0.05 and fit.poor_fit is None
+
+
+def test_a_law_far_from_the_curve_is_flagged_not_passed_off():
+    # half the problems at p = 0.5, half never solved: coverage jumps to 0.5 and stays; no power law fits
+    counts = Counts(
+        "step", np.arange(40).astype(str), np.full(40, 1000), np.r_[np.full(20, 500), np.zeros(20)]
+    )
+    fs = fit_all(counts, 0, np.random.default_rng(0), intervals=False)
+    assert fs.fits["power_law"].poor_fit and "misses the measured coverage" in fs.fits["power_law"].poor_fit
+    assert fs.fits["power_law"].summary()["poor_fit"]
+
+
+def test_a_point_mass_distributional_fit_is_called_degenerate():
+    # 4 problems x 64 with nearly equal counts: the MLE runs off to a spike (alpha + beta in the thousands)
+    counts = Counts("demo", np.arange(4).astype(str), np.full(4, 64), np.array([1, 1, 2, 1]))
+    fs = fit_all(counts, 0, np.random.default_rng(0), intervals=False)
+    for name in ("beta_binomial", "scaled_beta"):
+        reason = fs.fits[name].degenerate
+        assert reason and "point mass" in reason, name
+        assert np.isnan(fs.fits[name].predict([1000])[0])
 
 
 def test_beta_binomial_mle_recovers_alpha_beta_with_honest_intervals():
@@ -114,3 +146,20 @@ def test_a_single_problem_still_fits_the_curve_laws():
     assert fs.fits["power_law"].degenerate is None
     assert fs.fits["power_law"].draws is None  # no resampling of a single problem
     assert "single problem" in fs.fits["beta_binomial"].degenerate
+
+
+def test_a_configs_numbers_do_not_depend_on_the_other_configs_in_the_call():
+    from monkeys.analysis.report import fit_scaling
+
+    rng = np.random.default_rng(8)
+    a = counts_from_rates(rng.beta(0.3, 2.0, 60), 200, rng)
+    b = counts_from_rates(rng.beta(0.5, 1.0, 40), 200, rng)
+    a = Counts("task_A", a.problems, a.n, a.c)
+    b = Counts("task_B", b.problems, b.n, b.c)
+    alone, _, _ = fit_scaling({"task_A": a}, 50, 0, 2000)
+    together, _, _ = fit_scaling({"task_B": b, "task_A": a}, 50, 0, 2000)
+    one, other = alone["configs"]["task_A"], together["configs"]["task_A"]
+    assert one["coverage_ci"] == other["coverage_ci"]
+    assert one["fits"]["power_law"]["a_ci"] == other["fits"]["power_law"]["a_ci"]
+    assert one["extrapolation"]["recommended"] == other["extrapolation"]["recommended"]
+    assert one["extrapolation"]["interval"] == other["extrapolation"]["interval"]

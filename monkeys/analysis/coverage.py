@@ -82,9 +82,68 @@ def bootstrap_coverage(
     return weights @ pm / total
 
 
+class CoverageTable:
+    """Per-(n, c) pass@k at a fixed set of k, computed once, so that every curve, bootstrap and fit error of
+    a config reads the same table instead of recomputing the cumulative products."""
+
+    def __init__(self, n: np.ndarray, c: np.ndarray, ks: Sequence[int] | np.ndarray) -> None:
+        self.ks = np.unique(_check_ks(ks))
+        if self.ks.max() > np.min(n):
+            raise MonkeysError(
+                f"k={int(self.ks.max())} exceeds the {int(np.min(n))} samples some problem has; use k <= n"
+            )
+        uniq, _, counts = _unique_pairs(n, c)
+        self.log_fail = _log_fail_unique(uniq[:, 0], uniq[:, 1], self.ks)  # (U, K)
+        self.pm = -np.expm1(self.log_fail)
+        self.counts = counts
+        self.total = int(counts.sum())
+
+    def _cols(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
+        ks = np.asarray(ks, dtype=np.int64)
+        j = np.searchsorted(self.ks, ks)
+        if np.any(j >= len(self.ks)) or np.any(self.ks[np.minimum(j, len(self.ks) - 1)] != ks):
+            raise ValueError("k outside the table")  # a programming error, not a user's
+        return j
+
+    def coverage(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.counts @ self.pm[:, self._cols(ks)] / self.total
+
+    def neg_log_coverage(
+        self, ks: Sequence[int] | np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """-log c from the mean failure probability F = mean C(n-c,k)/C(n,k), as -log1p(-F): exact where c is
+        within 1e-10 of 1, where 1 - c would have lost every digit. `weights` as in `bootstrap`."""
+        fail = np.exp(self.log_fail[:, self._cols(ks)])
+        mean = (self.counts @ fail if weights is None else weights @ fail) / self.total
+        with np.errstate(divide="ignore"):
+            return -np.log1p(-mean)  # inf where coverage is 0
+
+    def coverage_se(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Standard error of the coverage estimate over problems (sd of per-problem pass@k / sqrt(N)); it
+        carries both the choice of problems and each problem's finite samples. nan for one problem."""
+        pm = self.pm[:, self._cols(ks)]
+        mean = self.counts @ pm / self.total
+        if self.total < 2:
+            return np.full(pm.shape[1], np.nan)
+        var = self.counts @ (pm - mean) ** 2 / (self.total - 1)
+        return np.sqrt(var / self.total)
+
+    def resample_weights(self, reps: int, rng: np.random.Generator) -> np.ndarray:
+        """Multinomial counts of each distinct (n, c) row in `reps` resamples of the problems."""
+        return rng.multinomial(self.total, self.counts / self.total, size=reps).astype(np.float64)
+
+    def bootstrap(self, ks: Sequence[int] | np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Coverage curves of the resamples given by `weights` (from `resample_weights`), (reps, len(ks))."""
+        return weights @ self.pm[:, self._cols(ks)] / self.total
+
+
 def interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval over the first axis, ignoring nan draws."""
+    """Percentile interval over the first axis (linear interpolation), ignoring nan draws."""
     tail = (1 - level) / 2 * 100
+    draws = np.asarray(draws, dtype=np.float64)
+    if draws.ndim and len(draws) and not np.isnan(draws).any():
+        lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)  # the same numbers, 20x faster
+        return lo, hi
     with np.errstate(invalid="ignore"):
         lo, hi = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
     return lo, hi

@@ -25,6 +25,7 @@ from monkeys.analysis.fits import FIT_POINTS, Fit, _loglog_lines
 from monkeys.analysis.outcomes import Counts
 
 DRAWS = 400
+POINT_MASS = 1000.0  # alpha + beta above this: Beta(alpha, beta) is a spike (sd/mean < ~3% for mean 0.5)
 LOG_BOUND = 12.0  # |log alpha|, |log beta|, |logit s| stay below this
 
 
@@ -104,7 +105,8 @@ def _inverse_if_positive(h: np.ndarray) -> np.ndarray | None:
 
 def _window_exponent(fit: Fit, n_max: int) -> float:
     ks = log_spaced_ks(n_max, FIT_POINTS)
-    theta, _ = _loglog_lines(fit.predict(ks)[None, :], ks)
+    with np.errstate(divide="ignore"):
+        theta, _ = _loglog_lines(-np.log(fit.predict(ks))[None, :], ks)
     return float(theta[0, 1])
 
 
@@ -131,6 +133,16 @@ def _finish(
         fit.notes.append("boundary solution (a parameter at its search bound): the law is barely identified")
     alpha, beta = fit.theta[0], fit.theta[1]
     scale = fit.theta[2] if len(fit.theta) > 2 else 1.0
+    if alpha + beta > POINT_MASS:
+        fit.degenerate = (
+            f"degenerate solution: alpha + beta = {alpha + beta:.4g} makes the success rates a near point mass "
+            f"at p = {scale * alpha / (alpha + beta):.4g}; the counts show no spread over problems to fit, so "
+            "alpha is no tail exponent (more problems would tell)"
+        )
+    elif at_bound:
+        fit.degenerate = (
+            "degenerate solution: a parameter sits at its search bound; the law is not identified"
+        )
     fit.extra = {
         "at_bound": at_bound,
         "loglik": -float(best.fun),
@@ -193,35 +205,117 @@ def fit_beta_binomial(counts: Counts, rng: np.random.Generator, intervals: bool 
 
 
 # -- scaled Beta on a logit grid ----------------------------------------------------------------------------
-class PGrid:
-    """Bins over p in [0, 1]: evenly spaced in logit(p) between p_lo and 1 - p_lo, plus the two end bins."""
+EXACT_BINS = 8  # bins within this many widths below the scale s get exact Beta-CDF masses
 
-    def __init__(self, n_max: int, k_max: int = 1) -> None:
+
+class PGrid:
+    """Bins over p in [0, 1], evenly spaced in t = logit(p) between p_lo and 1 - p_lo plus the two end bins,
+    and the nodes (bin edges and middles) at which an integral over p is read by Simpson's rule in t.
+
+    For counts of n samples the step is at most 3/4 of the binomial peak's width 1/sqrt(n p (1-p)) in t
+    (so Simpson's rule integrates likelihood x density to ~1e-6), and at most `cap` elsewhere; the lowest
+    edge p_lo = 1e-4 / max(n, k) keeps the mass of p below it irrelevant to coverage at k."""
+
+    def __init__(self, n_max: int, k_max: int = 1, cap: float = 0.25) -> None:
         p_lo = 1e-4 / max(n_max, k_max)
         half = float(special.logit(1 - p_lo))
-        h = min(0.02, 1 / np.sqrt(n_max))  # a few bins per binomial peak width (>= 2/sqrt(n) in logit)
-        t = np.linspace(-half, half, int(np.ceil(2 * half / h)) + 1)
+        t = [-half]
+        while t[-1] < half:
+            h = cap
+            if n_max > 1:
+                for tt in (t[-1], t[-1] + h):  # the step must suit both ends of the bin
+                    pp = float(special.expit(tt))
+                    h = min(h, 0.75 / np.sqrt(n_max * pp * (1 - pp)))
+            t.append(min(half, t[-1] + h))
+        t = np.asarray(t)
+        mid_t = (t[:-1] + t[1:]) / 2
         inner = special.expit(t)
-        self.edges = np.concatenate([[0.0], inner, [1.0]])
-        mids = special.expit((t[:-1] + t[1:]) / 2)
-        self.mids = np.concatenate([[inner[0] / 2], mids, [(1 + inner[-1]) / 2]])
-        self.log_m = np.log(self.mids)
-        self.log_1m = np.log1p(-self.mids)
+        self.edges = np.concatenate([[0.0], inner, [1.0]])  # G + 1 edges of G bins
+        self.h = np.concatenate([[np.inf], np.diff(t), [np.inf]])  # width of each bin in t
+        mids = np.concatenate([[inner[0] / 2], special.expit(mid_t), [(1 + inner[-1]) / 2]])
+        self.mids = mids
+        # nodes: edge 0, mid 0, edge 1, mid 1, ..., edge G
+        nodes = np.empty(2 * len(mids) + 1)
+        nodes[0::2], nodes[1::2] = self.edges, mids
+        self.nodes = nodes
+        with np.errstate(divide="ignore"):
+            self.log_p = np.log(nodes)
+            self.log_1m = np.log1p(-nodes)
+        width = np.diff(self.edges)
+        # reach[g] = edges[g] + EXACT_BINS * width of bin g - 1 (running max, for a binary search)
+        self.reach = np.maximum.accumulate(np.r_[0.0, self.edges[1:-1] + EXACT_BINS * width[:-1]])
+        self.simpson = np.zeros(len(nodes))  # Simpson weights in t (bins 0 and G-1 are always exact)
+        w = self.h[1:-1]
+        np.add.at(self.simpson, np.arange(2, len(nodes) - 3, 2), w / 6)
+        np.add.at(self.simpson, np.arange(3, len(nodes) - 2, 2), 4 * w / 6)
+        np.add.at(self.simpson, np.arange(4, len(nodes) - 1, 2), w / 6)
 
 
-def scaled_beta_masses(theta: np.ndarray, grid: PGrid) -> np.ndarray:
-    """Probability of each bin under p = s * Beta(alpha, beta)."""
-    a, b, s = theta
-    cdf = special.betainc(a, b, np.clip(grid.edges / s, 0.0, 1.0))
-    return np.diff(cdf)
+def scaled_beta_weights(thetas: np.ndarray, grid: PGrid) -> np.ndarray:
+    """Integration weights over the grid's nodes for p = s * Beta(alpha, beta), one row per (alpha, beta, s):
+    sum_j w_j g(p_j) approximates E[g(p)] for a smooth g. Simpson's rule on the density in t = logit(p),
+    except the end bins and the bins just below the scale s (where the density has a (1 - p/s)^(beta-1)
+    singularity), whose masses come exactly from the Beta CDF and are split between the bin's two edges so
+    that the bin's mean p is exact too (error O(width^2 g'') for those bins)."""
+    thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
+    a, b, s = thetas[:, 0], thetas[:, 1], thetas[:, 2]
+    n_rows, n_nodes = len(thetas), len(grid.nodes)
+    top = np.searchsorted(grid.edges, s, side="left")  # edges[top - 1] < s <= edges[top]: s is in bin top-1
+    # lowest exact bin: the first whose lower edge is within EXACT_BINS widths below s
+    first = np.clip(np.searchsorted(grid.reach, s, side="right"), 1, np.maximum(top - 1, 1))
+    # Simpson's rule on the nodes from edge 1 to edge `first` (bins 1 .. first - 1)
+    j = np.arange(n_nodes)[None, :]
+    keep = (j >= 2) & (j <= 2 * first[:, None])
+    x = grid.nodes[None, :] / s[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_f = (
+            a[:, None] * (grid.log_p[None, :] - np.log(s)[:, None])
+            + (b[:, None] - 1) * np.log1p(-np.minimum(x, 1.0))
+            + grid.log_1m[None, :]
+            - special.betaln(a, b)[:, None]
+        )
+    out = np.where(keep & (x < 1), np.exp(np.where(keep, log_f, -np.inf)), 0.0)
+    rows = np.arange(n_rows)
+    end = 2 * first
+    out[rows, end] *= np.where(first > 1, 1 - grid.h[first] / (grid.h[first] + grid.h[first - 1]), 0.0)
+    out *= grid.simpson[None, :]
+    # exact bins: bin 0 and bins first .. top-1 of each row
+    count = top - first  # bins first .. top-1
+    r = np.repeat(rows, count)
+    offsets = np.cumsum(count) - count
+    g = first[r] + np.arange(int(count.sum())) - offsets[r]
+    r, g = np.concatenate([rows, r]), np.concatenate([np.zeros(n_rows, dtype=np.int64), g])
+    ra, rb, rs = a[r], b[r], s[r]
+    x_hi = np.minimum(grid.edges[g + 1] / rs, 1.0)
+    x_lo = np.minimum(grid.edges[g] / rs, 1.0)
+    mass = special.betainc(ra, rb, x_hi) - special.betainc(ra, rb, x_lo)
+    mean = rs * ra / (ra + rb) * (special.betainc(ra + 1, rb, x_hi) - special.betainc(ra + 1, rb, x_lo))
+    # each exact mass goes to its bin's two edges, split so that the bin's mean p is exact too
+    p_lo, span = grid.edges[g], grid.edges[g + 1] - grid.edges[g]
+    up = np.clip((mean - mass * p_lo) / span, 0.0, mass)
+    np.add.at(out, (r, 2 * g), mass - up)
+    np.add.at(out, (r, 2 * g + 2), up)
+    return np.maximum(out, 0.0)
 
 
 def scaled_beta_curve(thetas: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Coverage 1 - E[(1 - p)^k] under p = s * Beta(alpha, beta), for parameter rows (alpha, beta, s)."""
     ks = np.asarray(ks, dtype=np.float64)
-    grid = PGrid(1, int(ks.max()))
-    surv = np.exp(np.outer(grid.log_1m, ks))  # (G, K): (1 - p)^k at bin middles
-    masses = np.stack([scaled_beta_masses(th, grid) for th in thetas])
-    return 1.0 - masses @ surv
+    grid = _curve_grid(int(ks.max()))
+    with np.errstate(divide="ignore"):
+        surv = np.exp(np.outer(grid.log_1m, ks))  # (nodes, K): (1 - p)^k
+    return 1.0 - scaled_beta_weights(thetas, grid) @ surv
+
+
+_CURVE_GRIDS: dict[int, PGrid] = {}
+
+
+def _curve_grid(k_max: int) -> PGrid:
+    """A prediction grid for k up to k_max (rounded up to a power of 2 so that grids are reused)."""
+    key = 1 << max(0, int(k_max - 1).bit_length())
+    if key not in _CURVE_GRIDS:
+        _CURVE_GRIDS[key] = PGrid(1, key, cap=0.1)
+    return _CURVE_GRIDS[key]
 
 
 def _theta_from_x(x: np.ndarray) -> np.ndarray:
@@ -237,13 +331,16 @@ def fit_scaled_beta(
         return fit
     n, c, w = _unique(counts)
     grid = PGrid(int(n.max()))
-    loglik = _log_choose(n, c)[:, None] + np.outer(c, grid.log_m) + np.outer(n - c, grid.log_1m)
+    with np.errstate(invalid="ignore"):  # 0 * log 0 at the end nodes is 0
+        loglik = _log_choose(n, c)[:, None] + np.nan_to_num(
+            np.outer(c, grid.log_p) + np.outer(n - c, grid.log_1m), nan=0.0, neginf=-np.inf
+        )
     row_max = loglik.max(axis=1)
-    scaled = np.exp(loglik - row_max[:, None])  # (U, G), each row peaks at 1
+    scaled = np.exp(loglik - row_max[:, None])  # (U, nodes), each row peaks at 1
     base = float((w * row_max).sum())
 
     def nll(x: np.ndarray) -> float:
-        lik = scaled @ scaled_beta_masses(_theta_from_x(np.clip(x, -LOG_BOUND, LOG_BOUND)), grid)
+        lik = scaled @ scaled_beta_weights(_theta_from_x(np.clip(x, -LOG_BOUND, LOG_BOUND)), grid)[0]
         if np.any(lik <= 0):  # a count above the scale: impossible
             return 1e300
         return -(base + float((w * np.log(lik)).sum()))
@@ -258,10 +355,15 @@ def fit_scaled_beta(
         if 0 < top < 0.9:
             starts.append(np.array([np.log(a), 0.0, float(special.logit(min(0.99, 1.2 * top)))]))
     # Nelder-Mead: gradient steps jump onto the cliff where the scale falls below an observed rate
-    options = {"xatol": 1e-4, "fatol": 1e-4, "maxiter": 2000}
-    best = min(
-        (optimize.minimize(nll, s, method="Nelder-Mead", options=options) for s in starts),
-        key=lambda r: r.fun,
+    options = {"xatol": 1e-3, "fatol": 1e-4, "maxiter": 2000}
+    # every start at a loose tolerance (they guard against a local optimum), then the best one polished
+    coarse = {"xatol": 1e-2, "fatol": 1e-2, "maxfev": 100}
+    results = [optimize.minimize(nll, s, method="Nelder-Mead", options=coarse) for s in starts]
+    rough = min(results, key=lambda r: r.fun)
+    simplex = rough.x + np.vstack([np.zeros(3), 0.03 * np.eye(3)])  # about the coarse tolerance
+    best = optimize.minimize(
+        nll, rough.x, method="Nelder-Mead", options={**options, "initial_simplex": simplex}
     )
+    best.nfev += sum(r.nfev for r in results)
     best.x = np.clip(best.x, -LOG_BOUND, LOG_BOUND)
     return _finish(fit, best, _theta_from_x, nll, counts, rng, intervals)

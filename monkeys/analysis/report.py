@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from monkeys.analysis.coverage import bootstrap_coverage, coverage, curve_ks, interval, per_subject, report_ks
+from monkeys.analysis.coverage import coverage, curve_ks, interval, per_subject, report_ks
 from monkeys.analysis.extrapolate import extrapolate
 from monkeys.analysis.fits import DISTRIBUTIONAL, FitSet, fit_all
 from monkeys.analysis.outcomes import Counts
-from monkeys.analysis.selection import (
-    Votes,
-    best_of_k_exact_problem,
-    choose_ratio_table,
-    majority_all_subsets,
-    plateau_k,
-    subsets_protocol,
-)
-from monkeys.analysis.votes import MEAN_LOGPROB
 from monkeys.errors import MonkeysError
+
+if TYPE_CHECKING:
+    from monkeys.analysis.selection import Votes
 
 LEVEL = 0.95
 CURVE_METHODS = ("power_law", "neg_log_power_law", *DISTRIBUTIONAL)
@@ -47,10 +44,10 @@ def analyse(
     fs = fit_all(counts, reps, rng)
     n_max = counts.max_k
     ks = curve_ks(n_max)
-    cov = coverage(counts.n, counts.c, ks)
+    cov = fs.table.coverage(ks)
     lo = hi = np.full(len(ks), np.nan)
-    if reps > 1 and counts.num_problems > 1:
-        lo, hi = interval(bootstrap_coverage(counts.n, counts.c, ks, reps, rng), LEVEL)
+    if fs.boot_weights is not None:
+        lo, hi = interval(fs.table.bootstrap(ks, fs.boot_weights), LEVEL)
     at = {int(k): i for i, k in enumerate(ks)}
     rk = report_ks(n_max)
     entry: dict[str, Any] = {
@@ -92,11 +89,59 @@ def analyse(
     rows["coverage"] = rows["k"].map(emp)
     rows["coverage_low"] = rows["k"].map(pd.Series(lo, index=ks))
     rows["coverage_high"] = rows["k"].map(pd.Series(hi, index=ks))
+    band_k = _band_ks(curve_k)
     for name in CURVE_METHODS:
         fit = fs.fits[name]
         rows[name] = fit.predict(curve_k)
-        rows[f"{name}_low"], rows[f"{name}_high"] = fit.predict_interval(curve_k, LEVEL)
+        low, high = fit.predict_interval(band_k, LEVEL)
+        rows[f"{name}_low"], rows[f"{name}_high"] = (
+            _interp_log(curve_k, band_k, low),
+            _interp_log(curve_k, band_k, high),
+        )
     return entry, rows, fs
+
+
+BAND_POINTS = 60
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run with a single BLAS thread: the fits' matrices are small, and OpenBLAS threads spinning on a busy
+    machine made them up to 20x slower. A no-op where threadpoolctl is not installed."""
+    import scipy.optimize  # noqa: F401  (loads scipy's own BLAS, so that the limit reaches it too)
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _band_ks(ks: np.ndarray) -> np.ndarray:
+    """The k at which the laws' bands are evaluated (the curve table interpolates between them in log k):
+    each band is a percentile over hundreds of parameter draws, smooth in log k, and costly per k."""
+    if len(ks) <= BAND_POINTS:
+        return ks
+    pick = np.unique(np.round(np.geomspace(1, len(ks), BAND_POINTS)).astype(np.int64) - 1)
+    return ks[np.unique(np.r_[pick, len(ks) - 1])]
+
+
+def _interp_log(ks: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if len(at) == len(ks):
+        return values
+    x, xp = np.log(ks), np.log(at)
+    missing = np.interp(x, xp, np.isnan(values).astype(np.float64)) > 0
+    out = np.interp(x, xp, np.nan_to_num(values))
+    out[missing] = np.nan
+    return out
+
+
+def config_rng(seed: int, name: str) -> np.random.Generator:
+    """The random stream of one config: from the seed and the config's own name, so that a config's
+    bootstrap and back-tests are the same whichever other configs share the call."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
 def fit_scaling(
@@ -110,19 +155,21 @@ def fit_scaling(
         raise MonkeysError(f"--bootstrap {reps} is negative; pass 0 (no intervals) or a count such as 200")
     if extrapolate_k is not None and extrapolate_k < 1:
         raise MonkeysError(f"--extrapolate {extrapolate_k} is not a number of samples; pass k >= 1")
-    rng = np.random.default_rng(seed)
     configs, frames, fitsets = {}, [], []
-    for name, counts in counts_by_config.items():
-        entry, rows, fs = analyse(counts, reps, rng, extrapolate_k)
-        configs[name] = entry
-        frames.append(rows)
-        fitsets.append(fs)
+    with one_blas_thread():
+        for name, counts in counts_by_config.items():
+            entry, rows, fs = analyse(counts, reps, config_rng(seed, name), extrapolate_k)
+            configs[name] = entry
+            frames.append(rows)
+            fitsets.append(fs)
     doc = {"source": source, "seed": seed, "bootstrap": reps, "level": LEVEL, "configs": configs}
     return doc, pd.concat(frames, ignore_index=True), fitsets
 
 
 # -- select ---------------------------------------------------------------------------------------------------
 def _weights(name: str, scores: np.ndarray) -> np.ndarray | None:
+    from monkeys.analysis.votes import MEAN_LOGPROB
+
     if name == MEAN_LOGPROB:
         return np.exp(scores)  # geometric-mean token probability, in (0, 1]
     return scores if np.all(np.isfinite(scores)) and np.all(scores >= 0) else None
@@ -132,6 +179,16 @@ def select(
     votes: list[Votes], info: dict[str, Any], methods: list[str], subsets: int, seed: int, name: str = ""
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Coverage and each selection method at every k up to the smallest sample count, with gaps."""
+    # scipy.stats (behind selection) costs half a second to import; fit-scaling never needs it
+    from monkeys.analysis.selection import (
+        Votes,
+        best_of_k_exact_problem,
+        choose_ratio_table,
+        majority_all_subsets,
+        plateau_k,
+        subsets_protocol,
+    )
+
     if subsets < 2:
         raise MonkeysError(f"--subsets {subsets} is too few for a std; use 2 or more (the paper uses 100)")
     rng = np.random.default_rng(seed)

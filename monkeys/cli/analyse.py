@@ -20,7 +20,8 @@ def _fmt(x: object, spec: str = ".4f") -> str:
 @app.command("fit-scaling")
 def fit_scaling(
     run: Annotated[
-        Path | None, typer.Option("--run", help="run directory (counts from its verdicts)")
+        list[Path] | None,
+        typer.Option("--run", help="run directory (counts from its verdicts); repeat to compare runs"),
     ] = None,
     outcomes: Annotated[
         Path | None,
@@ -51,13 +52,19 @@ def fit_scaling(
     from monkeys.analysis.report import fit_scaling as analyse
     from monkeys.analysis.report import write_csv, write_json
 
-    if (run is None) == (outcomes is None):
-        raise MonkeysError("pass exactly one of --run DIR or --outcomes FILE.csv")
-    if run is not None:
+    if (not run) == (outcomes is None):
+        raise MonkeysError("pass --run DIR (one or more) or --outcomes FILE.csv, not both")
+    if run:
         from monkeys.store import Run
 
-        counts = run_counts(Run.open(run), verifier)
-        by_config, source = {counts.name: counts}, str(run)
+        by_config = {}
+        for path in run:  # each run is one config: one table row block, one panel of the plot
+            counts = run_counts(Run.open(path), verifier)
+            name = counts.name if counts.name not in by_config else str(path)
+            if name in by_config:
+                raise MonkeysError(f"--run {path} is given twice; pass each run once")
+            by_config[name] = counts
+        source = ", ".join(str(p) for p in run)
     else:
         by_config, source = read_outcomes(outcomes, config), str(outcomes)
     doc, curves, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
@@ -87,16 +94,41 @@ def fit_scaling(
         for m in ("power_law", "neg_log_power_law", "distributional"):
             if "degenerate" in f[m]:
                 console.print(f"  {m}: not fitted, {f[m]['degenerate']}", highlight=False, soft_wrap=True)
+            elif "poor_fit" in f[m]:
+                console.print(f"  {m}: poor fit, {f[m]['poor_fit']}", highlight=False, soft_wrap=True)
+            for note in f[m].get("notes", []):
+                console.print(f"  {m}: note: {note}", highlight=False, soft_wrap=True)
         ex = e.get("extrapolation")
         if ex:
+            shown = ["power_law", "neg_log_power_law", "distributional"]
+            rec = ex.get("recommended")
+            if rec and rec not in shown:
+                shown.append(rec)  # e.g. beta_binomial recommended while the chosen distributional is scaled
             parts = []
-            for m in ("power_law", "neg_log_power_law", "distributional"):
-                v = ex[m]
-                parts.append(f"{m} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
+            for m in shown:
+                v = ex.get(m)
+                if v is None:
+                    continue
+                label = m if m != "distributional" or not v.get("model") else f"distributional ({v['model']})"
+                parts.append(f"{label} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
             console.print(f"  coverage at k={ex['k']}: " + "; ".join(parts), highlight=False, soft_wrap=True)
-            console.print(
-                f"  recommended: {ex['recommended']} ({ex['reason']})", highlight=False, soft_wrap=True
-            )
+            if rec:
+                v = ex.get("interval") or ex[rec]
+                console.print(
+                    f"  recommended: {rec} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]"
+                    f" ({ex['reason']}" + (f"; interval: {v['how']}" if "how" in v else "") + ")",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            else:
+                console.print(f"  recommended: none ({ex['reason']})", highlight=False, soft_wrap=True)
+            if ex.get("tied"):
+                console.print(
+                    f"  tie: {', '.join(ex['tied'])} do equally well in the back-test; the choice among them "
+                    "is arbitrary",
+                    highlight=False,
+                    soft_wrap=True,
+                )
     if json_out is not None:
         write_json(json_out, doc)
     if csv is not None:
@@ -104,7 +136,8 @@ def fit_scaling(
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves, plot, {k: v.get("extrapolation") for k, v in doc["configs"].items()})
+        plot_fit_scaling(curves, plot, doc["configs"])
+        console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
 
 
 @app.command("select")
