@@ -33,7 +33,7 @@ def test_stopping_estimator_is_exactly_unbiased(m: int, p: float) -> None:
 
 def test_naive_estimator_on_the_stopped_samples_is_biased() -> None:
     """The full-sampling formula applied to (N, m) is what the stop rule would break: it is biased."""
-    p, m, cap, k = 0.2, 1, 30, 5
+    p, cap, k = 0.2, 30, 5
     naive = 0.0
     for n in range(1, cap + 1):
         prob = p * (1 - p) ** (n - 1)

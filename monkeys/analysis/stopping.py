@@ -69,7 +69,9 @@ def _log_comb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
     ok = (b >= 0) & (a >= b)
     with np.errstate(invalid="ignore"):
-        out = gammaln(np.maximum(a, 0) + 1) - gammaln(np.maximum(b, 0) + 1) - gammaln(np.maximum(a - b, 0) + 1)
+        out = (
+            gammaln(np.maximum(a, 0) + 1) - gammaln(np.maximum(b, 0) + 1) - gammaln(np.maximum(a - b, 0) + 1)
+        )
     return np.where(ok, out, -np.inf)
 
 
@@ -119,9 +121,7 @@ def bootstrap_stop_coverage(
     return weights @ pm / p
 
 
-def read_in_order(
-    indices: np.ndarray, passed: np.ndarray, m: int, cap: int
-) -> tuple[int, int, bool]:
+def read_in_order(indices: np.ndarray, passed: np.ndarray, m: int, cap: int) -> tuple[int, int, bool]:
     """(n, s, stopped) of one problem from its verified samples: read in index order from 0 until the m-th
     pass or a gap (an index not yet verified) or the cap. Samples past the stop are ignored (see above)."""
     order = np.argsort(indices, kind="stable")
@@ -138,9 +138,7 @@ def read_in_order(
     return contiguous, int(cum[-1]) if contiguous else 0, False
 
 
-def min_samples_counts(
-    indices: np.ndarray, passed: np.ndarray, n0: int
-) -> tuple[int, int]:
+def min_samples_counts(indices: np.ndarray, passed: np.ndarray, n0: int) -> tuple[int, int]:
     """(n0, passes among samples 0..n0-1): the fixed-size prefix every majority-stopped problem reaches."""
     idx = np.asarray(indices)
     ok = np.asarray(passed, dtype=bool)

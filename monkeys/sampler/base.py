@@ -10,13 +10,19 @@ from monkeys.registry import Registry
 
 
 class Engine(Protocol):
-    """Draws samples. `generate` yields each request's completion as soon as it finishes."""
+    """Draws samples. `generate` yields each request's completion as soon as it finishes.
+
+    `requests` is pulled lazily, one request whenever the engine has room. It may yield None, meaning
+    "nothing more until you hand back a completion": the engine then stops pulling until it has yielded
+    one. A stream yields None only while some of its requests are unfinished."""
 
     name: str
 
     def describe(self) -> dict[str, Any]: ...
 
-    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]: ...
+    def generate(
+        self, requests: Iterable[Request | None], params: SamplingParams
+    ) -> Iterator[Completion]: ...
 
     def close(self) -> None: ...
 
