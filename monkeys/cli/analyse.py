@@ -54,8 +54,13 @@ def fit_scaling(
     if (run is None) == (outcomes is None):
         raise MonkeysError("pass exactly one of --run DIR or --outcomes FILE.csv")
     if run is not None:
+        from monkeys.analysis.solve_runs import is_solve_run
         from monkeys.store import Run
 
+        if is_solve_run(Run.open(run)):  # stopped runs need the stopping-time estimator
+            from monkeys.cli.solve import print_solve_fit
+
+            return print_solve_fit(Run.open(run), bootstrap, seed, verifier, json_out)
         counts = run_counts(Run.open(run), verifier)
         by_config, source = {counts.name: counts}, str(run)
     else:

@@ -93,11 +93,18 @@ class ProblemState:
     in_flight: int = 0
     issued: int = 0
     tokens: int = 0
-    groups: list[tuple[str, int]] = field(default_factory=list)  # majority: (representative, count)
+    groups: list[tuple[str, int, bool]] = field(default_factory=list)  # majority: (answer, votes, passed)
 
     @property
     def done(self) -> bool:
         return self.status != "open"
+
+    @property
+    def vote_correct(self) -> bool | None:
+        """Majority stop: whether the leading answer group (first reached on ties) passes the verifier."""
+        if not self.groups:
+            return None
+        return max(self.groups, key=lambda g: g[1])[2]
 
     def next_stretch(self, want: int) -> tuple[int, int] | None:
         """(start, n): the first indices not yet held, at most `want` of them, contiguous."""
@@ -161,23 +168,23 @@ class Solver:
             if st.passed[i]:
                 st.passes += 1
             if c.stop == "majority":
-                self._vote(st, st.answers[i])
-                if st.read >= c.min_samples and leader_decided([n for _, n in st.groups], c.confidence):
+                self._vote(st, st.answers[i], st.passed[i])
+                if st.read >= c.min_samples and leader_decided([g[1] for g in st.groups], c.confidence):
                     st.status, st.stop_at = "decided", st.read
             elif st.passes >= c.successes:
                 st.status, st.stop_at = "solved", st.read
             if not st.done and st.read >= st.cap:
                 st.status, st.stop_at = "cap", st.read
 
-    def _vote(self, st: ProblemState, answer: str | None) -> None:
+    def _vote(self, st: ProblemState, answer: str | None, passed: bool) -> None:
         if answer is None:
             return
         same = self.verifier.same_answer  # type: ignore[attr-defined]
-        for g, (rep, n) in enumerate(st.groups):
+        for g, (rep, n, ok) in enumerate(st.groups):
             if rep == answer or same(st.problem, rep, answer):
-                st.groups[g] = (rep, n + 1)
+                st.groups[g] = (rep, n + 1, ok or passed)
                 return
-        st.groups.append((answer, 1))
+        st.groups.append((answer, 1, passed))
 
     # -- issuing ---------------------------------------------------------------------------------------
     def budget_left(self) -> int:
