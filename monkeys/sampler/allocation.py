@@ -75,13 +75,16 @@ def fit_beta_binomial(n: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     if len(n) == 0:
         return 1.0, 1.0
 
+    pairs, weight = np.unique(np.stack([n, s], axis=1), axis=0, return_counts=True)
+    n, s = pairs[:, 0], pairs[:, 1]
+
     def nll(theta: np.ndarray) -> float:
-        a, b = np.exp(theta)
-        ll = np.sum(betaln(a + s, b + n - s) - betaln(a, b))
+        a, b = np.exp(np.clip(theta, -9.0, 9.0))
+        ll = weight @ (betaln(a + s, b + n - s) - betaln(a, b))
         return float(-ll + 0.01 * (a + b) - 0.01 * (theta[0] + theta[1]))
 
-    res = minimize(nll, np.zeros(2), method="L-BFGS-B", bounds=[(-9.0, 9.0), (-9.0, 9.0)])
-    a, b = np.exp(res.x)
+    res = minimize(nll, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-6})
+    a, b = np.exp(np.clip(res.x, -9.0, 9.0))
     return float(a), float(b)
 
 

@@ -148,6 +148,8 @@ class Solver:
         self.issued_total = sum(s.issued for s in states)
         self.tokens_total = sum(s.tokens for s in states)
         self.budget_hit = False
+        self._choices = 0
+        self._everyone: list[Arm] = []
 
     # -- stopping --------------------------------------------------------------------------------------
     def absorb(self, graded: list[tuple[str, int, Verdict]]) -> None:
@@ -209,8 +211,10 @@ class Solver:
         if not cands:
             return None
         arms = [Arm(s.index, s.read, s.passes, s.issued, s.stratum) for s in cands]
-        everyone = [Arm(s.index, s.read, s.passes, s.issued, s.stratum) for s in self.states]
-        st = cands[self.policy.choose(arms, everyone)]
+        if self._choices % 32 == 0:  # the whole run's counts, for policies that learn from them
+            self._everyone = [Arm(s.index, s.read, s.passes, s.issued, s.stratum) for s in self.states]
+        self._choices += 1
+        st = cands[self.policy.choose(arms, self._everyone)]
         c = self.config
         want = max(1, math.ceil(c.growth * st.issued)) if st.issued >= 1 / c.growth else 1
         if c.stop == "majority" and st.issued < c.min_samples:
