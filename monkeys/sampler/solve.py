@@ -38,6 +38,9 @@ from monkeys.store import Run
 from monkeys.verifiers.base import Verdict, Verifier
 
 
+FILL_SHARE = 0.25  # fill gives a problem at most this fraction of what it holds: bounds its overshoot
+
+
 @dataclass(frozen=True)
 class SolveConfig:
     """A solve run: the sampling settings (`sample.k` is the cap per problem) and the stop rule."""
@@ -221,7 +224,7 @@ class Solver:
             want = c.min_samples - st.issued
         if c.fill:  # spare engine room split over the open problems that could use it
             spare = c.in_flight - self.in_flight
-            want = max(want, spare // max(len(cands), 1))
+            want = max(want, min(spare // max(len(cands), 1), int(FILL_SHARE * st.issued)))
         want = min(want, c.sample.chunk_size, left, c.in_flight)
         stretch = st.next_stretch(want)
         if stretch is None:
