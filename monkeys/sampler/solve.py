@@ -37,7 +37,6 @@ from monkeys.sampler.schedule import seed_base
 from monkeys.store import Run
 from monkeys.verifiers.base import Verdict, Verifier
 
-
 FILL_SHARE = 0.25  # fill gives a problem at most this fraction of what it holds: bounds its overshoot
 
 
