@@ -15,13 +15,31 @@ from pathlib import Path
 import pytest
 
 from monkeys.errors import MonkeysError
+from monkeys.records import Problem, Verdict
 from monkeys.sampler.base import SamplingParams
 from monkeys.sampler.loop import SampleConfig
 from monkeys.sampler.schedule import seed_base
 from monkeys.sampler.solve import SolveConfig, leader_decided, solve
 from monkeys.store import Run
 from monkeys.tasks import TaskOptions
+from monkeys.verifiers.base import VERIFIERS
 from tests.fakes import FakeEngine
+
+
+class PooledLastWord:
+    """Graded in the verify stage's worker processes (not inline): the solve loop's background checker."""
+
+    name = "t-solve-pooled"
+    version = "1"
+    runs_inline = False
+
+    def check(self, problem: Problem, completion: str) -> Verdict:
+        words = completion.split()
+        last = words[-1] if words else None
+        return Verdict("pass" if last == problem.reference else "fail", last, "")
+
+
+VERIFIERS.add("t-solve-pooled", PooledLastWord)  # at import, so the worker processes find it too
 
 # FakeEngine's sample with effective seed s ends "#### s % 7": a problem with answer r passes at index j
 # exactly when (base + j) % 7 == r, so its stops are known in advance.
@@ -77,6 +95,16 @@ def test_solve_stops_each_problem_at_its_mth_pass_in_index_order(tmp_path: Path,
         assert sorted(g["sample_index"]) == list(range(len(g)))
         assert len(g) >= got[pid][0]
     assert engine.closed
+
+
+def test_pooled_verifier_runs_beside_the_engine_and_gives_the_same_stops(tmp_path: Path) -> None:
+    data = write_problems(tmp_path / "p.jsonl")
+    config = solve_config(data, successes=2, growth=0.5, verifier="t-solve-pooled", workers=2, in_flight=4)
+    report = solve(str(tmp_path / "r"), config, FakeEngine)
+    got = {s.problem.problem_id: (s.stop_at, s.status) for s in report.states}
+    assert got == {pid: expected_stop(pid, a, 2, 40) for pid, a in ANSWERS.items()}
+    run = Run.open(tmp_path / "r")
+    assert len(run.verdicts("t-solve-pooled")) == run.num_samples() == report.samples
 
 
 def test_budget_stops_the_run_and_marks_open_problems(tmp_path: Path) -> None:

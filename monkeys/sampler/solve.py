@@ -199,7 +199,8 @@ class Solver:
         return max(left, 0)
 
     def candidates(self) -> list[ProblemState]:
-        return [s for s in self.states if not s.done and s.in_flight == 0 and s.issued < s.cap]
+        # one chunk out per problem: out means drawn and not yet graded
+        return [s for s in self.states if not s.done and len(s.passed) >= s.issued and s.issued < s.cap]
 
     def next_request(self) -> Request | None:
         """The next chunk to sample, or None when no open problem can take one now."""
