@@ -163,6 +163,7 @@ def test_majority_stop_stops_when_the_leader_is_decided(tmp_path: Path) -> None:
                 expected = j + 1
                 break
         assert (st.status, st.stop_at) == ("decided", expected)
+        assert st.vote_correct == (ANSWERS[st.problem.problem_id] == 3)  # the leader is 3 everywhere
     assert report.samples < 50 * len(ANSWERS) / 3  # the vote is decided long before the cap
 
 
