@@ -114,6 +114,12 @@ def test_budget_stops_the_run_and_marks_open_problems(tmp_path: Path) -> None:
     assert {s.status for s in report.states} == {"budget"}
     assert sorted(s.issued for s in report.states) == [7, 7, 8, 8]  # one stratum: an even split
 
+    def boom() -> FakeEngine:
+        raise AssertionError("engine started with the budget spent")
+
+    again = solve(str(tmp_path / "r"), solve_config(data, cap=100, budget_samples=30), boom)
+    assert again.budget_hit and {s.status for s in again.states} == {"budget"} and again.samples == 30
+
 
 def test_resolve_of_a_finished_run_starts_no_engine(tmp_path: Path) -> None:
     data = write_problems(tmp_path / "p.jsonl")

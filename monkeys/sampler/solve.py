@@ -424,6 +424,7 @@ def solve(
         checker.close()
         if engine is not None:
             engine.close()
+    solver.budget_hit = solver.budget_left() == 0 and not solver.finished()
     for st in states:
         if not st.done and solver.budget_hit:
             st.status = "budget"
