@@ -8,11 +8,12 @@ Invariants:
   pass, the cap, or (`--stop majority`) the sample at which the leading answer is decided. The sequence of
   samples is fixed by the seeds, so the stop does not depend on chunking, arrival order, or being killed
   and resumed: a resumed run reads what is stored, verifies what has no verdict, and carries on.
-* Chunks of a problem grow (1, 1, ..., then by `growth` of what it holds, up to `max_chunk`), one chunk in
-  flight per problem, so few samples are drawn past a stop; the engine is kept at `in_flight` samples by
-  admitting more problems (chosen by the allocation policy) and, when every open problem already has a
-  chunk out, by nothing: an idle slot is cheaper than a wasted sample only when problems run out, and then
-  the `fill` option hands the spare room to the open problems as bigger chunks.
+* Chunks of a problem grow (single samples until it holds 1/`growth`, then `growth` of what it holds, at
+  most `max_chunk`) and a problem has one chunk out (drawn or ungraded) at a time, so few samples are drawn
+  past a stop. The engine is kept at `in_flight` samples by admitting more problems, chosen by the
+  allocation policy; where regular chunks leave the engine short, `fill` splits the spare room over the
+  problems that can take a chunk, at most FILL_SHARE of what each holds (cheap for hopeless problems,
+  which reach the cap anyway, and it keeps the tail of a run from idling the engine).
 * Samples are written before the verdicts that grade them, so a kill never leaves a verdict without its
   sample.
 """
