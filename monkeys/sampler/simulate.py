@@ -15,7 +15,7 @@ import numpy as np
 from monkeys.records import Completion, Problem, SamplingParams, Verdict
 from monkeys.sampler.allocation import POLICIES
 from monkeys.sampler.loop import SampleConfig
-from monkeys.sampler.solve import ProblemState, SolveConfig, Solver
+from monkeys.sampler.solver import ProblemState, SolveConfig, Solver
 from monkeys.tasks.base import TaskOptions
 
 PASS, FAIL = Verdict("pass", "1"), Verdict("fail", "0")
