@@ -28,6 +28,11 @@ def run_stops(run: Any, verifier: str | None = None) -> Stops:
     """Per-problem (n, s, stopped) read in index order from the run's verdicts, by the run's stop rule."""
     rule = run.manifest["solve"]
     name = verifier or rule.get("verifier")
+    if name != rule.get("verifier"):  # its stops were decided by another verifier's verdicts
+        raise MonkeysError(
+            f"run {run.path} was stopped on verifier {rule.get('verifier')}'s verdicts; estimates from "
+            f"{name} would be biased by those stops; drop --verifier (or fill the run with `monkeys sample`)"
+        )
     _, df = run_verdicts(run, name)
     cap = int(rule["max_per_problem"])
     m = int(rule["successes"])
