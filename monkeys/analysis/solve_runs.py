@@ -31,7 +31,7 @@ def run_stops(run: Any, verifier: str | None = None) -> Stops:
     if name != rule.get("verifier"):  # its stops were decided by another verifier's verdicts
         raise MonkeysError(
             f"run {run.path} was stopped on verifier {rule.get('verifier')}'s verdicts; estimates from "
-            f"{name} would be biased by those stops; drop --verifier (or fill the run with `monkeys sample`)"
+            f"{name} would be biased by those stops; drop --verifier"
         )
     _, df = run_verdicts(run, name)
     cap = int(rule["max_per_problem"])
