@@ -116,6 +116,7 @@ class Solver:
     def __init__(self, config: SolveConfig, states: list[ProblemState], verifier: Verifier, policy: Policy):
         self.config, self.states, self.verifier, self.policy = config, states, verifier, policy
         self.by_id = {s.problem.problem_id: s for s in states}
+        self._open = list(states)  # pruned of finished problems as they are met
         self.in_flight = 0
         self.issued_total = sum(s.issued for s in states)
         self.tokens_total = sum(s.tokens for s in states)
@@ -170,7 +171,8 @@ class Solver:
 
     def candidates(self) -> list[ProblemState]:
         # one chunk out per problem: out means drawn and not yet graded
-        return [s for s in self.states if not s.done and len(s.passed) >= s.issued and s.issued < s.cap]
+        self._open = [s for s in self._open if s.status == "open"]
+        return [s for s in self._open if len(s.passed) >= s.issued and s.issued < s.cap]
 
     def next_request(self) -> Request | None:
         """The next chunk to sample, or None when no open problem can take one now."""
@@ -218,4 +220,5 @@ class Solver:
         self.tokens_total += made
 
     def finished(self) -> bool:
-        return all(s.done for s in self.states)
+        self._open = [s for s in self._open if s.status == "open"]
+        return not self._open
