@@ -179,9 +179,9 @@ def main() -> None:
                 if name == "MATH_Llama-3-8B-Instruct":
                     fold, err = ISSUE[m]
                     note = (
-                        f"MATH Llama-3-8B, m={m}: {r['fold']:.1f}x fewer samples (issue's ideal loop "
-                        f"{fold}x: drawn/ideal-issue {fold / r['fold']:.3f}), worst RMS {r['worst_rms']:.4f} "
-                        f"(issue {err})"
+                        f"MATH Llama-3-8B, m={m}: {r['fold']:.1f}x fewer samples (the issue's ideal loop: "
+                        f"{fold}x; this replay's ideal loop: {r['ideal_fold']:.1f}x, so the chunked loop draws "
+                        f"{100 * r['overshoot']:.1f}% more), worst RMS {r['worst_rms']:.4f} (issue {err})"
                     )
                     print(note, flush=True)
                     notes.append(f"- {note}.")
