@@ -55,7 +55,13 @@ def fit_scaling(
     if (not run) == (outcomes is None):
         raise MonkeysError("pass --run DIR (one or more) or --outcomes FILE.csv, not both")
     if run:
+        from monkeys.analysis.solve_runs import is_solve_run
         from monkeys.store import Run
+
+        if len(run) == 1 and is_solve_run(Run.open(run[0])):  # stopped runs need the stopping-time estimator
+            from monkeys.cli.solve import print_solve_fit
+
+            return print_solve_fit(Run.open(run[0]), bootstrap, seed, verifier, json_out)
 
         by_config = {}
         for path in run:  # each run is one config: one table row block, one panel of the plot

@@ -18,7 +18,11 @@ from monkeys.registry import Registry
 class Engine(ABC):
     """Draws samples. `generate` yields each request's completion as soon as it finishes, in any order;
     a completion holds exactly `request.n` texts, and sample `start_index + j` is drawn with seed
-    `request.seed + j` where the engine supports seeds."""
+    `request.seed + j` where the engine supports seeds.
+
+    `requests` is pulled lazily, one request whenever the engine has room. It may yield None, meaning
+    "nothing more until you hand back a completion": the engine then stops pulling until it has yielded
+    one. A stream yields None only while some of its requests are unfinished (`monkeys solve` does this)."""
 
     name: ClassVar[str]
 
@@ -27,7 +31,9 @@ class Engine(ABC):
         """What the manifest records: at least {"name": ...}, plus version, model path, settings."""
 
     @abstractmethod
-    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]: ...
+    def generate(
+        self, requests: Iterable[Request | None], params: SamplingParams
+    ) -> Iterator[Completion]: ...
 
     def close(self) -> None:  # noqa: B027  (an optional hook: nothing to release by default)
         """Release the model, servers or connections the engine holds."""

@@ -213,7 +213,7 @@ class OpenAIEngine(Engine):
 
 def _choice_fields(choice: Any, endpoint: str) -> tuple[str, int | None, float | None]:
     """(text, completion tokens, cumulative logprob) of one choice, from its logprobs where offered."""
-    lp = getattr(choice, "logprobs", None)
+    lp = choice.logprobs  # the client's choice models always have it (None when not asked for)
     if endpoint == "chat":
         text = choice.message.content or ""
         tokens = [t.logprob for t in lp.content] if lp is not None and lp.content is not None else None
@@ -235,8 +235,8 @@ def to_completion(req: Request, responses: list[Any], endpoint: str) -> Completi
     counts: list[int | None] = [f[1] for f in fields]
     if any(c is None for c in counts) and len(responses) == req.n:  # n=1 responses: usage is per sample
         counts = [u.completion_tokens if u is not None else None for u in usage]
-    details = getattr(usage[0], "prompt_tokens_details", None) if usage[0] is not None else None
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    details = usage[0].prompt_tokens_details if usage[0] is not None else None
+    cached = details.cached_tokens if details is not None else None
     return Completion(
         request=req,
         texts=tuple(f[0] for f in fields),

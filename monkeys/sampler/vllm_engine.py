@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,6 +23,9 @@ def on_cpu() -> bool:
         return True
     except Exception:
         return False
+
+
+_END = object()
 
 
 class VLLMEngine(Engine):
@@ -161,15 +163,24 @@ class VLLMEngine(Engine):
 
     def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]:
         engine = self.llm.llm_engine
-        pending = deque(requests)
+        pending = iter(requests)  # pulled lazily, so a caller (solve) can base requests on earlier results
+        exhausted = False
         in_flight: dict[str, Request] = {}
         samples_in_flight = 0
         try:
-            while pending or in_flight:
-                while pending and (samples_in_flight < self.max_in_flight or not in_flight):
-                    req = pending.popleft()
+            while not exhausted or in_flight:
+                while not exhausted and (samples_in_flight < self.max_in_flight or not in_flight):
+                    req = next(pending, _END)
+                    if req is _END:
+                        exhausted = True
+                    if req is _END or req is None:  # None: nothing more until a request finishes
+                        break
                     in_flight[self._enqueue(req, params)] = req
                     samples_in_flight += req.n
+                if not in_flight:
+                    if exhausted:
+                        break
+                    raise RuntimeError("the request stream paused with no request in flight")
                 if not engine.has_unfinished_requests():
                     raise RuntimeError(f"vLLM holds none of the {len(in_flight)} requests in flight")
                 for out in engine.step():
