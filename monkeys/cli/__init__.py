@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from monkeys.cli import analyse, sample, verify  # noqa: F401  (register the commands)
+from monkeys.cli import score as _score  # noqa: F401
 from monkeys.cli.app import app, console, err_console  # noqa: F401
 from monkeys.errors import MonkeysError
 

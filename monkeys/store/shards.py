@@ -110,7 +110,7 @@ class ShardedTable:
         for group in groups:
             if len(group) < 2:
                 continue
-            merged = pa.concat_tables([pq.read_table(p).cast(self.schema) for p in group])
+            merged = pa.concat_tables([self._read_shard(p, self.schema.names) for p in group])
             path = self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"
             names = json.dumps([p.name for p in group]).encode()
             write_parquet_atomic(merged, path, {REPLACES_KEY: names})
@@ -163,8 +163,17 @@ class ShardedTable:
         schema = pa.schema([self.schema.field(c) for c in cols])
         if not paths:
             return schema.empty_table()
-        parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
-        return pa.concat_tables(parts)
+        return pa.concat_tables([self._read_shard(p, cols) for p in paths])
+
+    def _read_shard(self, path: Path, cols: list[str]) -> pa.Table:
+        """Columns `cols` of one shard; a nullable column added to the schema after the shard was written
+        reads as null, so old runs stay readable."""
+        have = set(pq.read_schema(path).names)
+        t = pq.read_table(path, columns=[c for c in cols if c in have])
+        for c in cols:
+            if c not in have:
+                t = t.append_column(c, pa.nulls(t.num_rows, self.schema.field(c).type))
+        return t.select(cols).cast(pa.schema([self.schema.field(c) for c in cols]))
 
     def iter_batches(
         self, columns: list[str] | None = None, batch_size: int = 65536
@@ -173,6 +182,9 @@ class ShardedTable:
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])
         for p in self.shards():
+            if not set(cols) <= set(pq.read_schema(p).names):  # an old shard: fill the new columns
+                yield from self._read_shard(p, cols).to_batches(batch_size)
+                continue
             for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
                 yield pa.RecordBatch.from_arrays(
                     [batch.column(i).cast(schema.field(i).type) for i in range(len(cols))], schema=schema
