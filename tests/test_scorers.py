@@ -283,3 +283,28 @@ def test_judge_words_that_are_not_single_tokens_are_a_one_line_error():
         JudgeScorer(model="embedded", yes=" affirmatively")
     with pytest.raises(MonkeysError, match=r"must contain \{question\} and \{answer\}"):
         JudgeScorer(model="embedded", template="Is {answer} right?")
+
+
+def test_score_command_bad_input_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    run = make_run(tmp_path / "r")
+    env = {**os.environ, "MONKEYS_CACHE_DIR": str(tmp_path / "cache")}
+    from monkeys.sampler.embedded import cache_root
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models").symlink_to(cache_root() / "models")
+    for args, msg in (
+        (["--scorer", "reward", "--model", "embedded"], "not a sequence classifier"),
+        (["--scorer", "logprob", "--template", "x"], "--scorer logprob takes no --template"),
+        (["--scorer", "nope"], "unknown scorer 'nope'"),
+    ):
+        p = subprocess.run(
+            [sys.executable, "-m", "monkeys.cli", "score", "--run", str(run.path), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert p.returncode == 2 and msg in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
