@@ -308,3 +308,46 @@ def test_score_command_bad_input_is_one_line_and_exit_2(tmp_path):
             timeout=120,
         )
         assert p.returncode == 2 and msg in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_scorer_plugin_from_an_installed_package_scores_through_the_command(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    site = tmp_path / "site"
+    (site / "textlen_scorer-0.1.dist-info").mkdir(parents=True)
+    (site / "textlen_scorer-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: textlen-scorer\nVersion: 0.1\n"
+    )
+    (site / "textlen_scorer-0.1.dist-info" / "entry_points.txt").write_text(
+        "[monkeys.scorers]\ntextlen = textlen_scorer:TextLen\n"
+    )
+    (site / "textlen_scorer.py").write_text(
+        textwrap.dedent(
+            """
+            class TextLen:
+                name, version, model = "textlen", "1", ""
+                def __init__(self):
+                    self.options = {}
+                def score(self, items):
+                    return [float(len(it.text)) for it in items]
+            """
+        )
+    )
+    run = make_run(tmp_path / "r")
+    env = {
+        **os.environ,
+        "MONKEYS_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", "monkeys.cli", "score", "--run", str(run.path), "--scorer", "textlen"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "12 scored now (8 distinct texts" in p.stdout
+    assert stored(run, "textlen")[("a", 3)] == 2.0
