@@ -3,8 +3,8 @@
 The exchange is written in the model's own chat template, as reward-model cards expect, and the score is
 the classifier's output after its activation: sigmoid(reward) for one label (so scores lie in (0, 1) and can
 weight votes, in the same order as the raw rewards), the chosen label's softmax probability for several.
-Backends: vLLM's pooling runner (`LLM.classify`, the GPU path) or transformers (the CPU default), both fed
-the same token ids and batched by length. Meaningful scores need a real reward model; a model made for
+Backends: vLLM's pooling runner (`LLM.classify`, the default) or transformers, both fed the same token
+ids and batched by length. Meaningful scores need a real reward model; a model made for
 tests (e.g. from the embedded SmolLM2) only proves the plumbing.
 """
 
@@ -58,10 +58,8 @@ class RewardScorer:
         if not model:
             raise MonkeysError("--scorer reward needs --model (a reward model path or name)")
         cfg = check_classifier(model)
-        if backend == "auto":
-            from monkeys.sampler.vllm_engine import on_cpu
-
-            backend = "transformers" if on_cpu() else "vllm"
+        if backend == "auto":  # vLLM measured faster on the CPU too (bench/bench_score.py)
+            backend = "vllm"
         if backend not in ("vllm", "transformers"):
             raise MonkeysError(f"unknown reward backend {backend!r}; choose vllm, transformers or auto")
         labels = int(getattr(cfg, "num_labels", 1) or 1)
