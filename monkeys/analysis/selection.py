@@ -269,3 +269,40 @@ def plateau_k(curve: np.ndarray, ks: np.ndarray, within: float = 0.01) -> int | 
         return int(ks[0])
     last = int(np.flatnonzero(off)[-1])
     return int(ks[min(last + 1, len(ks) - 1)])
+
+
+def auroc(scores: np.ndarray, correct: np.ndarray) -> float | None:
+    """P(a random correct sample outscores a random incorrect one), ties counting 1/2 (Mann-Whitney U);
+    None when either class is empty. Unscored (nan) samples are left out."""
+    s = np.asarray(scores, dtype=np.float64)
+    c = np.asarray(correct, dtype=bool)
+    keep = ~np.isnan(s)
+    s, c = s[keep], c[keep]
+    pos, neg = int(c.sum()), int((~c).sum())
+    if pos == 0 or neg == 0:
+        return None
+    ranks = stats.rankdata(s)  # average ranks: ties split
+    return float((ranks[c].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def scorer_as_verifier(problems: list[Votes], score: str) -> dict[str, float | int | None]:
+    """How well one score separates right from wrong samples: AUROC pooled over all samples, the mean
+    within-problem AUROC over problems holding both right and wrong samples (what best-of-k relies on),
+    and precision at the top (the share of problems whose top-scored sample is right, ties split; equal
+    to best-of-k at k = n)."""
+    scores = np.concatenate([v.scores[score] for v in problems])
+    correct = np.concatenate([v.correct for v in problems])
+    within = [auroc(v.scores[score], v.correct) for v in problems]
+    within = [a for a in within if a is not None]
+    top = [
+        float(best_of_k_exact_problem(v.scores[score], v.correct, np.array([len(v.labels)]))[0])
+        for v in problems
+        if len(v.labels)
+    ]
+    return {
+        "samples": int(len(scores)),
+        "auroc": auroc(scores, correct),
+        "auroc_within": float(np.mean(within)) if within else None,
+        "problems_mixed": len(within),
+        "top1_precision": float(np.mean(top)) if top else None,
+    }

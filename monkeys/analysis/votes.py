@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from monkeys.analysis.outcomes import run_verdicts
-from monkeys.analysis.selection import Votes
+from monkeys.analysis.selection import Votes, scorer_as_verifier
 from monkeys.errors import MonkeysError
 
 MEAN_LOGPROB = "mean_logprob"
@@ -66,6 +66,7 @@ def _sample_scores(run: Any) -> pd.DataFrame:
     """Per-sample scores: every scorer in the scores table, plus mean token logprob from the samples."""
     frames = []
     scores = run.scores()
+    _check_present(run, scores)
     if not scores.empty:
         s = scores.drop_duplicates(["scorer", "problem_id", "sample_index"], keep="last")
         frames.append(s.pivot(index=["problem_id", "sample_index"], columns="scorer", values="score"))
@@ -120,3 +121,46 @@ def run_votes(run: Any, verifier: str | None = None) -> tuple[list[Votes], dict[
     if not votes:
         raise MonkeysError(f"run {run.path} has no verdicts to vote with; run `monkeys verify` first")
     return votes, info
+
+
+def _check_present(run: Any, scores: pd.DataFrame) -> None:
+    """Scores must belong to samples the run still holds."""
+    if scores.empty:
+        return
+    held = run.samples(["problem_id", "sample_index"])
+    key = pd.MultiIndex.from_frame(scores[["problem_id", "sample_index"]])
+    gone = ~key.isin(pd.MultiIndex.from_frame(held))
+    if gone.any():
+        row = scores[gone].iloc[0]
+        raise MonkeysError(
+            f"{int(gone.sum())} stored scores of {row['scorer']!r} belong to samples the run no longer holds "
+            f"(first: problem {row['problem_id']!r} sample {row['sample_index']}); delete {run.path}/scores "
+            "and run `monkeys score` again"
+        )
+
+
+def require_score(info: dict[str, Any], score: str, run: Any) -> None:
+    """A one-line error when `select --score NAME` names a score that was never computed (or is partial)."""
+    if score in info["scorers"]:
+        return
+    if score in info.get("scorers_left_out", {}):
+        raise MonkeysError(
+            f"score {score!r} is missing for some samples of {run.path}; finish it with "
+            f"`monkeys score --run {run.path} --scorer ...`"
+        )
+    have = ", ".join(info["scorers"]) or "none"
+    raise MonkeysError(
+        f"run {run.path} has no score {score!r} (it has: {have}); compute it with "
+        f"`monkeys score --run {run.path} --scorer {score}`"
+    )
+
+
+def score_quality(run: Any, score: str, verifier: str | None = None) -> dict[str, Any] | None:
+    """`scorer_as_verifier` for one stored score against the run's verdicts; None without verdicts."""
+    try:
+        votes, info = run_votes(run, verifier)
+    except MonkeysError:
+        return None
+    if score not in info["scorers"]:
+        return None
+    return {"verifier": info["verifier"], **scorer_as_verifier(votes, score)}

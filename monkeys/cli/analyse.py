@@ -164,6 +164,12 @@ def select(
         Path | None, typer.Option("--csv", help="write the curves for every k as CSV here")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the random subsets")] = 0,
+    score: Annotated[
+        str | None,
+        typer.Option(
+            "--score", help="use only this stored score (see `monkeys score`; default: every score)"
+        ),
+    ] = None,
 ) -> None:
     """How often majority vote, best-of-k and score-weighted vote pick a correct answer, against coverage."""
     from monkeys.analysis.outcomes import run_name
@@ -174,14 +180,29 @@ def select(
 
     r = Run.open(run)
     votes, info = run_votes(r, verifier)
-    names = {"majority": ["majority"], "best-of-k": ["best_of_k"], "weighted": ["weighted_majority"]}
+    if score is not None:
+        from monkeys.analysis.votes import require_score
+
+        require_score(info, score, r)
+        info = {**info, "scorers": [score]}
+    names = {
+        "majority": ["majority"],
+        "best-of-k": ["best_of_k"],
+        "weighted": ["weighted_majority"],
+        "weighted-majority": ["weighted_majority"],
+    }
     if method == "all":
         methods = ["majority"] + (["best_of_k", "weighted_majority"] if info["scorers"] else [])
     elif method in names:
         methods = names[method]
     else:
-        raise MonkeysError(f"unknown --method {method!r}; choose majority, best-of-k, weighted or all")
+        raise MonkeysError(
+            f"unknown --method {method!r}; choose majority, best-of-k, weighted(-majority) or all"
+        )
     doc, table = analyse(votes, info, methods, subsets, seed, run_name(r))
+    from monkeys.analysis.selection import scorer_as_verifier
+
+    doc["scorers_as_verifiers"] = {s: scorer_as_verifier(votes, s) for s in info["scorers"]}
     console.print(
         f"{doc['run']}: {doc['problems']} problems x {doc['samples_per_problem']} samples; verifier {doc['verifier']}; "
         f"answers grouped by {doc['grouping']}",
@@ -217,6 +238,20 @@ def select(
                 soft_wrap=True,
                 markup=False,
             )
+    for m, gap in doc["gap"].items():
+        k_last = list(gap)[-1]
+        console.print(
+            f"  {m}: gap to coverage at k={k_last} {_fmt(gap[k_last])}", highlight=False, markup=False
+        )
+    for s, q in doc["scorers_as_verifiers"].items():
+        console.print(
+            f"  score {s} as a verifier: AUROC {_fmt(q['auroc'], '.3f')} (within problems "
+            f"{_fmt(q['auroc_within'], '.3f')}, {q['problems_mixed']} mixed problems), "
+            f"top-1 precision {_fmt(q['top1_precision'], '.3f')}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     if json_out is not None:
         write_json(json_out, doc)
     if csv is not None:

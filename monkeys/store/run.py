@@ -198,7 +198,18 @@ class Run:
         )
 
     def scores(self, scorer: str | None = None) -> pd.DataFrame:
+        """Scores stored under `scorer` (all names when None). Where a name holds scores of several
+        identities (version, model, options), only the newest identity written is returned, one row per
+        sample."""
         df = self.table("scores").read().to_pandas()
         if scorer is not None:
             df = df[df["scorer"] == scorer]
-        return df.reset_index(drop=True)
+        if df.empty:
+            return df.reset_index(drop=True)
+        df = df.assign(model=df["model"].fillna(""), options=df["options"].fillna("{}"))
+        ident = df["scorer_version"] + "\0" + df["model"] + "\0" + df["options"]
+        latest = ident.groupby(df["scorer"]).last()
+        df = df[ident.to_numpy() == df["scorer"].map(latest).to_numpy()]
+        return df.drop_duplicates(["scorer", "problem_id", "sample_index"], keep="last").reset_index(
+            drop=True
+        )

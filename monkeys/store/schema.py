@@ -40,6 +40,9 @@ SCORES = pa.schema(
         pa.field("scorer", pa.string(), nullable=False),
         pa.field("scorer_version", pa.string(), nullable=False),
         pa.field("score", pa.float64()),
+        # added with `monkeys score`: shards written before read these as null
+        pa.field("model", pa.string()),
+        pa.field("options", pa.string()),  # the scorer's options as sorted JSON
     ]
 )
 
