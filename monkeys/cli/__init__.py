@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+import monkeys.cli.cost  # noqa: F401  (registers cost, report)
 from monkeys.cli import analyse, sample, verify  # noqa: F401  (register the commands)
 from monkeys.cli.app import app, console, err_console  # noqa: F401
 from monkeys.errors import MonkeysError
