@@ -28,7 +28,11 @@ def _figure(curves: list[Curve], axes: list[str], target: dict[str, Any] | None)
             ax.fill_between(x, cv.low, cv.high, color=color, alpha=0.18, lw=0)
             ax.plot(x, cv.cov, "-", color=color, lw=2, label=f"{cv.run.name} (measured)")
             if cv.fit is not None:
-                fk = np.geomspace(1, cv.n * 10**EXTRAPOLATE_DECADES, 200)
+                reach = cv.n * 10**EXTRAPOLATE_DECADES
+                if target and target["runs"][cv.run.name].get("reached"):  # draw the law out to the target
+                    t = target["runs"][cv.run.name]
+                    reach = max(reach, 1.5 * (t.get("k_high") or t["k"]))
+                fk = np.geomspace(1, reach, 200)
                 lo, hi = cv.fit.predict_interval(fk)
                 fx = axis.at(fk)
                 ax.plot(
@@ -59,9 +63,9 @@ def _figure(curves: list[Curve], axes: list[str], target: dict[str, Any] | None)
         ax.grid(alpha=0.3)  # major lines only: minor ones over many decades cost seconds to draw
     panels[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle(
-        "coverage against cost (bands: 95% bootstrap; dashed: fitted law, lighter band: extrapolated;"
-        " markers: target, diamonds extrapolated)",
-        fontsize=8,
+        "coverage against cost; bands: 95% bootstrap over problems; dashed: fitted law (lighter band:\n"
+        "extrapolated past the samples drawn); markers: the k that reaches the target (diamonds: extrapolated)",
+        fontsize=7,
     )
     # fixed margins instead of tight_layout, which draws the whole figure once more to measure it
     fig.subplots_adjust(left=0.06 if len(axes) > 1 else 0.15, right=0.98, bottom=0.16, top=0.88, wspace=0.28)

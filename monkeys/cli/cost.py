@@ -154,8 +154,11 @@ def print_cost(doc: dict[str, Any]) -> None:
             )
         if r.get("prefix_sharing_saves") is not None:
             say(f"  prefix sharing saves {100 * r['prefix_sharing_saves']:.1f}% of FLOPs")
+        by_reason: dict[str, list[str]] = {}
         for axis, why in r["unavailable"].items():
-            say(f"  no {axis}: {why}")
+            by_reason.setdefault(why, []).append(axis)
+        for why, axes in by_reason.items():
+            say(f"  no {', '.join(axes)}: {why}")
     target = doc.get("target")
     if target:
         say(f"target coverage {target['target']}:")
