@@ -176,3 +176,17 @@ def test_report_on_outcomes_only_has_curves_without_run_sections(tmp_path):
     assert check_numbers(out.read_text(), doc) >= 2 * 13
     assert doc["comparison"]["axes"] == ["samples"]
     assert "counts only" in out.read_text()
+
+
+def test_selection_in_the_report_uses_each_problems_first_samples(tmp_path):
+    from monkeys.analysis.html_report import selection_doc
+    from monkeys.store import Run
+
+    passed = [False, True, False, False, True, True, True, True]
+    problems = {f"p{i}": {"prompt_tokens": 5, "tokens": [3] * 8, "passed": passed} for i in range(3)}
+    run = Run.open(make_run(tmp_path / "r", problems))
+    sel, svg, groups = selection_doc(run, None, 4)
+    assert sel["samples_per_problem"] == 4 and "first 4 samples" in sel["samples_used"]
+    # on the first 4 samples one of 4 passes: coverage at k=1 is 1/4 (all 8 would give 5/8)
+    assert sel["coverage"]["1"] == pytest.approx(0.25)
+    assert groups == {"p0": 2, "p1": 2, "p2": 2} and svg.lstrip().startswith("<?xml")
