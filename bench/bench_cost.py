@@ -163,17 +163,26 @@ def main() -> None:
             ),
         ]
         if DATA.is_file():
-            table = pd.read_csv(DATA, usecols=["config", "task"]).drop_duplicates("config")
-            for task, group in table.groupby("task"):
-                configs = [x for c in group["config"] for x in ("--config", c)]
+            # configs are comparable when they share a task and problem ids (the Llama and Pythia MATH
+            # configs number their problems differently): one comparison per such group, 11 configs in all
+            table = pd.read_csv(DATA, usecols=["config", "task", "problem"])
+            ids = table.groupby("config", sort=False)["problem"].apply(lambda p: tuple(sorted(p)))
+            groups: dict[tuple, list[str]] = {}
+            for config, key in ids.items():
+                task = table.loc[table["config"] == config, "task"].iloc[0]
+                groups.setdefault((task, key), []).append(config)
+            for (task, _), members in groups.items():
+                configs = [x for c in members for x in ("--config", c)]
                 base = ["--outcomes", str(DATA), *configs]
-                label = f"{len(group)} {task} configs of the released outcomes (128 problems x 10^4)"
+                label = (
+                    f"{len(members)} {task} configs of the released outcomes ({members[0].split('_')[1]}...)"
+                )
                 cases.append((f"cost, {label}", ["cost", *base, "--target-coverage", "0.9"], None))
                 cases.append(
                     (
                         f"report, {label}",
-                        ["report", *base, "--out", str(d / f"o-{task}.html")],
-                        d / f"o-{task}.html",
+                        ["report", *base, "--out", str(d / f"o-{members[0]}.html")],
+                        d / f"o-{members[0]}.html",
                     )
                 )
         for name, cmd, out in cases:

