@@ -301,6 +301,8 @@ def compare(
         raise MonkeysError(f"unknown law {law!r}; use one of {', '.join(LAWS)}")
     if target is not None and not 0 < target <= 1:
         raise MonkeysError(f"--target-coverage must be in (0, 1], got {target}")
+    if len({r.name for r in runs}) != len(runs):
+        raise MonkeysError("two runs have the same name; give each run directory its own name")
     runs = check_comparable(runs, shared_problems)
     use = common_axes(runs, axes)
     rng = np.random.default_rng(seed)
@@ -312,8 +314,6 @@ def compare(
         "runs": {cv.run.name: {**cv.run.summary(), "curve": curve_doc(cv, use)} for cv in curves},
         "crossovers": [c for a in use for c in crossovers(curves, a)],
     }
-    if len({r.name for r in runs}) != len(runs):
-        raise MonkeysError("two runs have the same name; give each run directory its own name")
     if target is not None:
         doc["target"] = cheapest(curves, use, target)
     return doc, curves
