@@ -50,8 +50,9 @@ details{margin:.2em 0}svg{max-width:100%;height:auto}
 """
 
 SORTER = """
-document.querySelectorAll('table.sortable th').forEach(function(th, col){
+document.querySelectorAll('table.sortable th').forEach(function(th){
   th.addEventListener('click', function(){
+    var col = th.cellIndex;
     var body = th.closest('table').tBodies[0], rows = Array.prototype.slice.call(body.rows);
     var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
     rows.sort(function(a, b){
