@@ -25,6 +25,7 @@ install_packages() {
   command -v bwrap >/dev/null || missing+=(bubblewrap)
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)  # the report tests open pages in headless Chromium
   if [ ${#missing[@]} -gt 0 ]; then
     echo "sandbox: installing ${missing[*]}"
     $SUDO apt-get update -q

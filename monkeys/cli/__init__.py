@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from monkeys.cli import analyse, lean, sample, score, show, solve, verify  # noqa: F401  (register the commands)
+from monkeys.cli import analyse, cost, lean, sample, score, show, solve, verify  # noqa: F401  (register the commands)
 from monkeys.cli.app import app, console, err_console  # noqa: F401
 from monkeys.errors import MonkeysError
 

@@ -117,18 +117,25 @@ def show(
 @app.command("list")
 def list_plugins(
     kind: Annotated[
-        str | None, typer.Argument(help="tasks | verifiers | engines | sandboxes (default: all)")
+        str | None, typer.Argument(help="tasks | verifiers | engines | sandboxes | scorers (default: all)")
     ] = None,
 ) -> None:
     """The tasks, verifiers, engines and sandboxes monkeys knows, with the options each takes."""
     import monkeys.verifiers  # noqa: F401  (registers the built-in verifiers)
     from monkeys.errors import MonkeysError
     from monkeys.sampler import ENGINES
+    from monkeys.scorers import SCORERS
     from monkeys.tasks import TASKS
     from monkeys.verifiers.base import VERIFIERS
     from monkeys.verifiers.sandbox import SANDBOXES
 
-    registries = {"tasks": TASKS, "verifiers": VERIFIERS, "engines": ENGINES, "sandboxes": SANDBOXES}
+    registries = {
+        "tasks": TASKS,
+        "verifiers": VERIFIERS,
+        "engines": ENGINES,
+        "sandboxes": SANDBOXES,
+        "scorers": SCORERS,
+    }
     if kind is not None and kind not in registries:
         raise MonkeysError(f"unknown kind {kind!r}; choose one of: {', '.join(registries)}")
     for name, registry in registries.items():

@@ -12,9 +12,11 @@ import pandas as pd
 from monkeys.errors import MonkeysError, RunMismatchError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 from monkeys.sampler.chat import apply_chat_template
+from monkeys.sampler.device import describe_device
 from monkeys.sampler.schedule import plan
 from monkeys.store import Run
 from monkeys.store.manifest import Manifest, TaskEntry
+from monkeys.store.run import now_iso
 from monkeys.store.schema import SAMPLES
 from monkeys.store.shards import ShardBuffer
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
@@ -180,8 +182,10 @@ def sample(
         prompts = {p.problem_id: p.prompt for p in problems}
         requests = (Request(t.problem_id, prompts[t.problem_id], t.start_index, t.n, t.seed) for t in todo)
         tokens = 0
+        session = {"started": now_iso(), "device": describe_device(engine.describe())}
         with run.writer("samples") as table:
             buffer = ShardBuffer(table.append, SAMPLES, flush_seconds)
+            t_gen = time.monotonic()
             try:
                 for completion in _guarded(engine.generate(requests, config.sampling)):
                     buffer.add(completion_rows(completion), completion.request.n)
@@ -191,6 +195,11 @@ def sample(
                         on_progress(completion.request.n, made)
             finally:
                 buffer.flush()  # also on Ctrl-C: keep every finished request
+                # wall time of this batch of requests, for measured cost (`monkeys cost`)
+                session.update(
+                    seconds=time.monotonic() - t_gen, samples=buffer.written, completion_tokens=tokens
+                )
+                run.update_manifest(sessions=[*run.manifest.get("sessions", []), session])
             table.compact()
         run.update_manifest()
     finally:
