@@ -178,8 +178,8 @@ def ordinary_user() -> list[str]:
 
 
 def drive(
-    backend: str, kind: str, items: list[tuple[dict, str]], as_user: bool, tmp: Path
-) -> list[list[str]]:  # noqa: F811
+    backend_name: str, kind: str, items: list[tuple[dict, str]], as_user: bool, tmp: Path
+) -> list[list[str]]:
     prefix = ordinary_user() if as_user else []
     if as_user and prefix:
         tmp.chmod(0o777)
@@ -200,7 +200,7 @@ def drive(
         python,
         "-m",
         "tests.sandbox_driver",
-        backend,
+        backend_name,
         kind,
     ]
     out = subprocess.run(cmd, input=json.dumps(items), capture_output=True, text=True, cwd=tmp, timeout=900)
