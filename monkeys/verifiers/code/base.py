@@ -12,8 +12,8 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from monkeys.errors import MonkeysError
@@ -142,21 +142,30 @@ class CodeVerifier:
 
     def check_batch(self, items: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         """Grade many samples: identical programs of one problem run once, on `workers` warm sandboxes."""
-        keys: list[tuple[str, str] | None] = []
+        out: list[Verdict | None] = [None] * len(items)
+        for i, verdict in self.iter_batch(items):
+            out[i] = verdict
+        return [v for v in out if v is not None]
+
+    def iter_batch(self, items: Sequence[tuple[Problem, str]]) -> Iterator[tuple[int, Verdict]]:
+        """(index, verdict) for every item, as each distinct program finishes: the verify stage saves them
+        on its 2 s clock, so a killed run keeps what its sandboxes already did."""
+        members: dict[tuple[str, str], list[int]] = {}
         unique: dict[tuple[str, str], Problem] = {}
-        for problem, completion in items:
+        for i, (problem, completion) in enumerate(items):
             program = self.extract(problem, completion)
-            key = None if program is None else (problem.problem_id, program)
-            keys.append(key)
-            if key is not None:
-                unique.setdefault(key, problem)
-        work = list(unique.items())
+            if program is None:
+                yield i, Verdict("fail", None, "no code found in the completion", 0.0)
+                continue
+            key = (problem.problem_id, program)
+            members.setdefault(key, []).append(i)
+            unique.setdefault(key, problem)
         with ThreadPoolExecutor(max_workers=self.workers) as ex:
-            graded = dict(zip(unique, ex.map(lambda kv: self.grade(kv[1], kv[0][1]), work), strict=False))
-        return [
-            Verdict("fail", None, "no code found in the completion", 0.0) if key is None else graded[key]
-            for key in keys
-        ]
+            futures = {ex.submit(self.grade, problem, key[1]): key for key, problem in unique.items()}
+            for fut in as_completed(futures):
+                verdict = fut.result()
+                for i in members[futures[fut]]:
+                    yield i, verdict
 
     def grade(self, problem: Problem, program: str) -> Verdict:
         """Run one extracted program (and rerun it when borderline) and turn the runs into a Verdict."""
