@@ -92,7 +92,7 @@ def sample(
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
     report = run_sampling(run_dir, config, lambda: ENGINES.create(engine, model=model), console=err_console)
     console.print(
-        f"[bold]{report.run.path}[/]: {report.total} samples stored "
+        f"{report.run.path}: {report.total} samples stored "
         f"({report.stored} new in {report.seconds:.1f}s, {report.generated_tokens} tokens generated)"
     )
 
