@@ -66,8 +66,10 @@ def import_file(
     data_dir: str | None = None,
     skip_bad: bool = False,
     model: str | None = None,
+    all_problems: bool = False,
 ) -> ImportReport:
-    """Import `file` into the run at `run_path`, creating the run from `task`'s problems if needed."""
+    """Import `file` into the run at `run_path`, creating the run if needed with the problems the file
+    names (all of `task`'s with `all_problems`), so coverage counts only the problems that were sampled."""
     path = Path(file)
     if not path.is_file():
         raise MonkeysError(f"{path} does not exist; check the file name")
@@ -87,6 +89,7 @@ def import_file(
     # Pass 1: validate everything and fix every sample index; nothing is written yet.
     accepted: dict[tuple[int, int], int] = {}  # (line or row, item within it) -> sample index
     ordinal: dict[int, int] = defaultdict(int)
+    named: set[str] = set()
     for where, item in items():
         nth = ordinal[where]
         ordinal[where] += 1
@@ -111,14 +114,17 @@ def import_file(
             )
             continue
         used.add(idx)
+        named.add(item.problem_id)
         next_free[item.problem_id] = max(next_free.get(item.problem_id, 0), idx + 1)
         accepted[(where, nth)] = idx
     report.unit = "line" if fmt == "jsonl" or detect_layout(path) == "lines" else "row"
     if report.bad and not skip_bad:
         raise MonkeysError(_bad_message(path, report.bad, report.unit))
+    if not accepted:
+        raise MonkeysError(f"{path} holds no samples to import; check that it is the right file")
 
     # Pass 2: create the run if needed, then write the accepted samples (and labels) in shards.
-    run = existing if existing is not None else make_run()
+    run = existing if existing is not None else make_run(None if all_problems else named)
     writer = _Writer(run, path.name)
     ordinal.clear()
     with run.writer("samples") as samples, run.writer("verdicts") as verdicts:
@@ -215,7 +221,7 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
 
 def _target(
     path: Path, task: str | None, data_dir: str | None, model: str | None
-) -> tuple[Run | None, dict[str, Problem], Callable[[], Run]]:
+) -> tuple[Run | None, dict[str, Problem], Callable[[set[str] | None], Run]]:
     """The run at `path` (None if there is none yet), its problems, and how to create it. A new run is only
     created once the file has passed validation, so a rejected import leaves no half-made run behind."""
     if Run.exists(path):
@@ -233,7 +239,7 @@ def _target(
                 df["problem_id"], df["prompt"], df["reference"], questions, strict=True
             )
         }
-        return run, known, lambda: run
+        return run, known, lambda _: run
     if task is None:
         raise MonkeysError(
             f"{path} is not a run yet; pass --task so it can be created with that task's problems"
@@ -255,7 +261,9 @@ def _target(
     return (
         None,
         {p.problem_id: p for p in problems},
-        lambda: Run.create(path, manifest, problems_frame(problems)),
+        lambda keep: Run.create(
+            path, manifest, problems_frame([p for p in problems if keep is None or p.problem_id in keep])
+        ),
     )
 
 
