@@ -7,6 +7,7 @@ shards it replaces; readers ignore replaced shards, so a kill during compaction 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -159,12 +160,23 @@ class ShardedTable:
         unknown = [c for c in cols if c not in self.schema.names]
         if unknown:
             raise MonkeysError(f"unknown column(s) {unknown}; available: {self.schema.names}")
-        paths = self.shards()
         schema = pa.schema([self.schema.field(c) for c in cols])
-        if not paths:
-            return schema.empty_table()
-        parts = [pq.read_table(p, columns=cols).cast(schema) for p in paths]
-        return pa.concat_tables(parts)
+        parts = []
+        for p in self.shards():
+            try:
+                parts.append(pq.read_table(p, columns=cols).cast(schema))
+            except (OSError, pa.ArrowException) as e:
+                self._set_aside(p, e)
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def _set_aside(self, p: Path, e: Exception) -> None:
+        """A shard whose footer reads but whose data pages do not: moved aside like any corrupt shard, so
+        its rows are redone instead of every later read failing."""
+        warnings.warn(
+            f"skipping corrupt shard {p} ({type(e).__name__}); its rows will be redone", stacklevel=3
+        )
+        with contextlib.suppress(OSError):
+            os.replace(p, p.with_name(p.name + ".corrupt"))
 
     def iter_batches(
         self, columns: list[str] | None = None, batch_size: int = 65536
@@ -173,7 +185,12 @@ class ShardedTable:
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])
         for p in self.shards():
-            for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
+            try:  # a shard is read whole before any of its rows is yielded: a bad page yields none of it
+                batches = list(pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols))
+            except (OSError, pa.ArrowException) as e:
+                self._set_aside(p, e)
+                continue
+            for batch in batches:
                 yield pa.RecordBatch.from_arrays(
                     [batch.column(i).cast(schema.field(i).type) for i in range(len(cols))], schema=schema
                 )
