@@ -90,6 +90,9 @@ def sample(
     if params.temperature < 0 or not 0 < params.top_p <= 1 or params.max_tokens < 1:
         raise MonkeysError("need --temperature >= 0, 0 < --top-p <= 1 and --max-tokens >= 1")
     config = SampleConfig(task, options, model_name, k, seed, chunk_size, params, engine)
+    from monkeys.store.shards import ensure_writable
+
+    ensure_writable(Path(run_dir), "run")  # before the model loads, which can take minutes
     report = run_sampling(run_dir, config, lambda: ENGINES.create(engine, model=model), console=err_console)
     console.print(
         f"{report.run.path}: {report.total} samples stored "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from monkeys.cli.app import app, console, err_console
+from monkeys.errors import MonkeysError
 
 # == verify / import ====================================================================================
 
@@ -50,10 +52,16 @@ def verify(
 
     from monkeys.analysis.verify_summary import summarize
     from monkeys.store import Run
+    from monkeys.store.shards import ensure_writable
     from monkeys.verifiers.stage.cache import VerdictCache
     from monkeys.verifiers.stage.runner import verify_run
 
     r = Run.open(run)
+    ensure_writable(r.path, "run")
+    if json_out is not None:
+        ensure_writable(json_out.parent, "--json folder")
+        if json_out.is_dir() or (json_out.exists() and not os.access(json_out, os.W_OK)):
+            raise MonkeysError(f"--json {json_out} cannot be written; choose another path")
     options = {
         "sandbox": sandbox,
         "repeat_borderline": repeat_borderline,

@@ -36,6 +36,7 @@ from monkeys.store.ingest_formats import (
     read_monkey_business,
 )
 from monkeys.store.schema import SAMPLES, VERDICTS
+from monkeys.store.shards import ensure_writable
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
 IMPORTED = "imported"
@@ -76,6 +77,7 @@ def import_file(
     if fmt not in FORMATS:
         raise MonkeysError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     fmt = detect_format(path) if fmt == "auto" else fmt
+    ensure_writable(Path(run_path), "run")
     existing, problems, make_run = _target(Path(run_path), task, data_dir, model)
     task_name = existing.manifest["task"]["name"] if existing is not None else task
     report = ImportReport(str(run_path), fmt, existing is None)

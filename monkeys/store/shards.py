@@ -35,6 +35,29 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def ensure_writable(path: Path, what: str) -> None:
+    """A one-line MonkeysError, before any work, unless files can be made in directory `path` (or, if it
+    does not exist yet, in its nearest existing parent) and every file and folder already in it can be
+    replaced."""
+    import tempfile
+
+    d = Path(path)
+    while not d.exists() and d != d.parent:
+        d = d.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=d, prefix=TMP_PREFIX):
+            pass
+        if d == Path(path):
+            for sub in (d, *(p for p in d.iterdir() if p.is_dir())):
+                with tempfile.NamedTemporaryFile(dir=sub, prefix=TMP_PREFIX):
+                    pass
+    except OSError as e:
+        raise MonkeysError(
+            f"{what} {path} cannot be written ({e.strerror or e}); fix its permissions or mount, or choose "
+            "another path"
+        ) from None
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so a reader sees the old file or the new one, never a torn one."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:8]}")
