@@ -27,7 +27,11 @@ def verify(
         Path | None, typer.Option("--json", help="also write the summary as JSON here")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="hard limit per check, seconds (default 10)")
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="hard limit per check, seconds (default: a code task's own limit, e.g. HumanEval 3; else 10)",
+        ),
     ] = None,
     sandbox: Annotated[
         str | None, typer.Option("--sandbox", help="code verifiers: bwrap | docker | none")
