@@ -259,6 +259,16 @@ def kill_tree(pid):
         os.kill(pid, signal.SIGKILL)
 
 
+def wait_until(pid, deadline):
+    """(status, rusage) of `pid` once it exits, or (None, None) at the deadline."""
+    while time.monotonic() < deadline:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+        if got:
+            return status, usage
+        time.sleep(0.0005)
+    return None, None
+
+
 def run_one(job, stdin_data, zsock, nproc):
     """One run: the program process (and the tests process), under the limits; what they did."""
     limits = job["limits"]
@@ -309,7 +319,7 @@ def run_one(job, stdin_data, zsock, nproc):
             break
         until = (finished_at + 0.2) if finished_at is not None else deadline
         watch = list(open_fds) + ([zsock] if program_status is None else [])
-        ready, _, _ = select.select(watch, [], [], max(0.0, min(until - now, 0.05 if python else 0.5)))
+        ready, _, _ = select.select(watch, [], [], max(0.0, min(until - now, 0.5)))
         for fd in ready:
             if fd is zsock:
                 msg = json.loads(zsock.recv(1 << 16))
@@ -318,6 +328,10 @@ def run_one(job, stdin_data, zsock, nproc):
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 open_fds.discard(fd)
+                if fd == res_r and finished_at is None:  # the tests process is exiting: reap it now
+                    tests_status, tests_usage = wait_until(tests_pid, deadline)
+                    if tests_status is not None:
+                        finished_at = time.monotonic()
                 continue
             bufs[fd] += chunk
             if len(bufs[fd]) > caps[fd]:
@@ -325,7 +339,7 @@ def run_one(job, stdin_data, zsock, nproc):
         if exceeded:
             break
         if finished_at is None:
-            if python:
+            if python and tests_status is None:
                 got_pid, st, ru = os.wait4(tests_pid, os.WNOHANG)
                 if got_pid:
                     tests_status, tests_usage = st, ru
