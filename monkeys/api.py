@@ -63,6 +63,9 @@ def sample_report(
     run_dir = str(run) if run is not None else default_run_dir(task, config.model)
     if not resume and Run.exists(run_dir):
         raise UsageError(f"{run_dir} already holds a run and --no-resume was given; choose a new --run")
+    from monkeys.store.shards import ensure_writable
+
+    ensure_writable(Path(run_dir), "run")  # before the model loads, which can take minutes
     params = dict(config.engine_params)
     return run_sampling(
         run_dir,

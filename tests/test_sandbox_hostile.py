@@ -77,9 +77,9 @@ HOSTILE: dict[str, str] = {
         "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=0.5)\n    exec(GOOD)\n"
         "except OSError:\n    exec(WRONG)\n"
     ),
-    "kill_parent_then_pass": "import os\nos.kill(os.getppid(), 9)\n" + GOOD,
-    "kill_everything_then_pass": "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError:\n    pass\n" + GOOD,
-    "stop_supervisor": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + GOOD,
+    "kill_parent_then_pass": "import os\nos.kill(os.getppid(), 9)\n" + WRONG,
+    "kill_everything_then_pass": "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError:\n    pass\n" + WRONG,
+    "stop_supervisor": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + WRONG,
     "setrlimit_games": (
         "import resource\n"
         "for r in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_NPROC):\n"
@@ -289,7 +289,7 @@ STDIO_HOSTILE: dict[str, str] = {
         "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
         "ok = libc.ptrace(16, os.getppid(), 0, 0) == 0  # PTRACE_ATTACH\n" + RIGHT_IF
     ),
-    "kill_supervisor_mid_tests": "import os\nn = int(input())\nprint(n * 424242)\nif n == 1:\n    os.kill(os.getppid(), 9)\n",
+    "kill_supervisor_mid_tests": "import os\nn = int(input())\nprint(n * 424242 if n == 1 else 0)\nif n == 1:\n    os.kill(os.getppid(), 9)\n",
 }
 
 

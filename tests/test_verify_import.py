@@ -34,7 +34,7 @@ def write_lines(path: Path, lines: list[str | bytes]) -> Path:
     return path
 
 
-def test_jsonl_import_creates_the_run_with_the_task_problems(tmp_path: Path, data_dir: str) -> None:
+def test_jsonl_import_creates_the_run_with_the_problems_it_names(tmp_path: Path, data_dir: str) -> None:
     f = write_lines(
         tmp_path / "s.jsonl",
         [
@@ -47,7 +47,7 @@ def test_jsonl_import_creates_the_run_with_the_task_problems(tmp_path: Path, dat
     rep = import_file(tmp_path / "run", f, task="gsm8k", data_dir=data_dir)
     assert (rep.created, rep.imported, rep.problems, rep.bad) == (True, 3, 2, [])
     run = Run.open(tmp_path / "run")
-    assert len(run.problem_ids()) == 1319
+    assert sorted(run.problem_ids()) == ["0", "1"]  # a run of 2 sampled problems is complete, not 0.15 % done
     assert run.manifest["task"]["name"] == "gsm8k" and run.manifest["engine"]["name"] == "import"
     s = run.samples().sort_values(["problem_id", "sample_index"])
     assert list(zip(s["problem_id"], s["sample_index"], s["text"], strict=True)) == [
@@ -205,3 +205,38 @@ def test_unknown_format_and_missing_file_are_clear_errors(tmp_path: Path) -> Non
     f = write_lines(tmp_path / "s.jsonl", ["{}"])
     with pytest.raises(MonkeysError, match="unknown --format 'csv'"):
         import_file(tmp_path / "run", f, task="gsm8k", fmt="csv")
+
+
+def test_all_problems_keeps_every_task_problem(tmp_path: Path, data_dir: str) -> None:
+    f = write_lines(tmp_path / "s.jsonl", [json.dumps({"problem_id": "0", "text": "#### 18"})])
+    import_file(tmp_path / "run", f, task="gsm8k", data_dir=data_dir, all_problems=True)
+    assert len(Run.open(tmp_path / "run").problem_ids()) == 1319
+
+
+def test_an_empty_file_is_refused_in_one_line_and_makes_no_run(tmp_path: Path, data_dir: str) -> None:
+    import subprocess
+    import sys
+
+    f = tmp_path / "empty.jsonl"
+    f.write_text("")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monkeys.cli",
+            "import",
+            "--run",
+            str(tmp_path / "run"),
+            "--task",
+            "gsm8k",
+            str(f),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MONKEYS_DATA_DIR": data_dir},
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"error: {f} holds no samples to import; check that it is the right file"
+    ]
+    assert not (tmp_path / "run").exists()

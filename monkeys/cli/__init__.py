@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.text import Text
+
 from monkeys.cli import analyse, cost, lean, sample, score, show, solve, verify  # noqa: F401  (register the commands)
 from monkeys.cli.app import app, console, err_console  # noqa: F401
 from monkeys.errors import MonkeysError
@@ -19,7 +21,7 @@ def main() -> None:
     try:
         app()
     except MonkeysError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

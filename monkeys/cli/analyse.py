@@ -79,7 +79,7 @@ def fit_scaling(
         f = e["fits"]
         pl, nl, d = f["power_law"], f["neg_log_power_law"], f["distributional"]
         console.print(
-            f"[bold]{name}[/]: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}"
+            f"{name}: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}"
             + (f", k={n} {e['coverage'][str(n)]:.4f}" if n > 1 else "")
             + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
             highlight=False,

@@ -12,8 +12,9 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Repeated sampling: sample, verify, fit scaling laws."
 )
 # Piped output (logs, tests, CI) keeps whole lines instead of rich's 80-column wrapping.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+# markup=False: paths, names and error text are printed as given (rich would eat `[cpu]` in `monkeys[cpu]`).
+console = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, width=None if sys.stderr.isatty() else 160)
 
 _type_label = typer.core.TyperOption.display_type_rich
 

@@ -110,7 +110,7 @@ def sample(
         engine_options=e_opts,
     )
     console.print(
-        f"[bold]{report.run.path}[/]: {report.total} samples stored "
+        f"{report.run.path}: {report.total} samples stored "
         f"({report.stored} new in {report.seconds:.1f}s, {report.generated_tokens} tokens generated)"
     )
 

@@ -132,7 +132,7 @@ def print_report(report: Any, config: Any, per_problem: bool) -> None:
     full = cap * len(states)
     solved = sum(s.first_pass is not None for s in states)
     console.print(
-        f"[bold]{report.run.path}[/]: {len(states)} problems, {solved} with a verified pass; "
+        f"{report.run.path}: {len(states)} problems, {solved} with a verified pass; "
         f"{report.samples} samples ({report.new_samples} new), {report.tokens} tokens; "
         f"{full / max(report.samples, 1):.1f}x fewer samples than {cap} per problem ({full})",
         highlight=False,
@@ -174,7 +174,7 @@ def print_solve_fit(run: Any, bootstrap: int, seed: int, verifier: str | None, j
     doc = solve_fit_scaling(run, bootstrap, seed, verifier)
     cov = doc["coverage"]
     console.print(
-        f"[bold]{Path(run.path).name}[/] (solve run, {doc['estimator']} estimator): {doc['problems']} problems, "
+        f"{Path(run.path).name} (solve run, {doc['estimator']} estimator): {doc['problems']} problems, "
         f"{doc['samples_read']} samples read; coverage "
         + ", ".join(
             f"k={k} {v:.4f} [{doc['coverage_ci'][k][0]:.4f}, {doc['coverage_ci'][k][1]:.4f}]"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from monkeys.cli.app import app, console, err_console
+from monkeys.errors import MonkeysError
 
 # == verify / import ====================================================================================
 
@@ -25,7 +27,11 @@ def verify(
         Path | None, typer.Option("--json", help="also write the summary as JSON here")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="hard limit per check, seconds (default 10)")
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="hard limit per check, seconds (default: a code task's own limit, e.g. HumanEval 3; else 10)",
+        ),
     ] = None,
     sandbox: Annotated[
         str | None, typer.Option("--sandbox", help="code verifiers: bwrap | docker | none")
@@ -72,9 +78,15 @@ def verify(
 
     from monkeys.api import verify as verify_api
     from monkeys.store import Run
+    from monkeys.store.shards import ensure_writable
     from monkeys.verifiers.base import VERIFIERS
 
     r = Run.open(run)
+    ensure_writable(r.path, "run")
+    if json_out is not None:
+        ensure_writable(json_out.parent, "--json folder")
+        if json_out.is_dir() or (json_out.exists() and not os.access(json_out, os.W_OK)):
+            raise MonkeysError(f"--json {json_out} cannot be written; choose another path")
     options: dict[str, object] = {
         "sandbox": sandbox,
         "repeat_borderline": repeat_borderline,
@@ -159,11 +171,24 @@ def import_samples(
     model: Annotated[
         str | None, typer.Option("--model", help="model that made the samples, for the manifest")
     ] = None,
+    all_problems: Annotated[
+        bool,
+        typer.Option("--all-problems", help="a new run holds all the task's problems, not just the file's"),
+    ] = False,
 ) -> None:
     """Bring samples made elsewhere (and their correctness labels) into a run."""
     from monkeys.store.ingest import IMPORTED, import_file
 
-    rep = import_file(run, file, task=task, fmt=fmt, data_dir=data_dir, skip_bad=skip_bad, model=model)
+    rep = import_file(
+        run,
+        file,
+        task=task,
+        fmt=fmt,
+        data_dir=data_dir,
+        skip_bad=skip_bad,
+        model=model,
+        all_problems=all_problems,
+    )
     made = " (created)" if rep.created else ""
     labels = f", {rep.labels} labels as verifier '{IMPORTED}'" if rep.labels else ""
     console.print(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from typing import Any
@@ -34,5 +33,7 @@ def describe_device(engine_info: dict[str, Any]) -> dict[str, Any]:
                 return {"kind": "gpu", "count": count, "name": torch.cuda.get_device_name(0)}
         except Exception:  # a broken CUDA setup still samples on the CPU; record what ran
             pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from monkeys.host import default_workers
+
+    cores = default_workers()
     return {"kind": "cpu", "count": cores, "name": _cpu_name()}

@@ -36,7 +36,7 @@ from monkeys.store.ingest_formats import (
 )
 from monkeys.store.manifest import Manifest, TaskEntry
 from monkeys.store.schema import SAMPLES, VERDICTS
-from monkeys.store.shards import ShardBuffer, ShardedTable
+from monkeys.store.shards import ShardBuffer, ShardedTable, ensure_writable
 from monkeys.store.verdict_sets import NO_OPTIONS
 from monkeys.tasks.base import TASKS, Problem, TaskOptions
 
@@ -68,14 +68,17 @@ def import_file(
     data_dir: str | None = None,
     skip_bad: bool = False,
     model: str | None = None,
+    all_problems: bool = False,
 ) -> ImportReport:
-    """Import `file` into the run at `run_path`, creating the run from `task`'s problems if needed."""
+    """Import `file` into the run at `run_path`, creating the run if needed with the problems the file
+    names (all of `task`'s with `all_problems`), so coverage counts only the problems that were sampled."""
     path = Path(file)
     if not path.is_file():
         raise MonkeysError(f"{path} does not exist; check the file name")
     if fmt not in FORMATS:
         raise MonkeysError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     fmt = detect_format(path) if fmt == "auto" else fmt
+    ensure_writable(Path(run_path), "run")
     existing, problems, make_run = _target(Path(run_path), task, data_dir, model)
     task_name = existing.manifest["task"]["name"] if existing is not None else task
     report = ImportReport(str(run_path), fmt, existing is None)
@@ -89,6 +92,7 @@ def import_file(
     # Pass 1: validate everything and fix every sample index; nothing is written yet.
     accepted: dict[tuple[int, int], int] = {}  # (line or row, item within it) -> sample index
     ordinal: dict[int, int] = defaultdict(int)
+    named: set[str] = set()
     for where, item in items():
         nth = ordinal[where]
         ordinal[where] += 1
@@ -113,14 +117,17 @@ def import_file(
             )
             continue
         used.add(idx)
+        named.add(item.problem_id)
         next_free[item.problem_id] = max(next_free.get(item.problem_id, 0), idx + 1)
         accepted[(where, nth)] = idx
     report.unit = "line" if fmt == "jsonl" or detect_layout(path) == "lines" else "row"
     if report.bad and not skip_bad:
         raise MonkeysError(_bad_message(path, report.bad, report.unit))
+    if not accepted:
+        raise MonkeysError(f"{path} holds no samples to import; check that it is the right file")
 
     # Pass 2: create the run if needed, then write the accepted samples (and labels) in shards.
-    run = existing if existing is not None else make_run()
+    run = existing if existing is not None else make_run(None if all_problems else named)
     ordinal.clear()
     with run.writer("samples") as samples, run.writer("verdicts") as verdicts:
         writer = _Writer(samples, verdicts, path.name)
@@ -203,7 +210,7 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
 
 def _target(
     path: Path, task: str | None, data_dir: str | None, model: str | None
-) -> tuple[Run | None, dict[str, Problem], Callable[[], Run]]:
+) -> tuple[Run | None, dict[str, Problem], Callable[[set[str] | None], Run]]:
     """The run at `path` (None if there is none yet), its problems, and how to create it. A new run is only
     created once the file has passed validation, so a rejected import leaves no half-made run behind."""
     if Run.exists(path):
@@ -221,7 +228,7 @@ def _target(
                 df["problem_id"], df["prompt"], df["reference"], questions, strict=True
             )
         }
-        return run, known, lambda: run
+        return run, known, lambda _: run
     if task is None:
         raise MonkeysError(
             f"{path} is not a run yet; pass --task so it can be created with that task's problems"
@@ -243,7 +250,11 @@ def _target(
     return (
         None,
         {p.problem_id: p for p in problems},
-        lambda: Run.create(path, manifest.to_json(), problems_frame(problems)),
+        lambda keep: Run.create(
+            path,
+            manifest.to_json(),
+            problems_frame([p for p in problems if keep is None or p.problem_id in keep]),
+        ),
     )
 
 

@@ -7,6 +7,7 @@ shards it replaces; readers ignore replaced shards, so a kill during compaction 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -33,6 +34,29 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def ensure_writable(path: Path, what: str) -> None:
+    """A one-line MonkeysError, before any work, unless files can be made in directory `path` (or, if it
+    does not exist yet, in its nearest existing parent) and every file and folder already in it can be
+    replaced."""
+    import tempfile
+
+    d = Path(path)
+    while not d.exists() and d != d.parent:
+        d = d.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=d, prefix=TMP_PREFIX):
+            pass
+        if d == Path(path):
+            for sub in (d, *(p for p in d.iterdir() if p.is_dir())):
+                with tempfile.NamedTemporaryFile(dir=sub, prefix=TMP_PREFIX):
+                    pass
+    except OSError as e:
+        raise MonkeysError(
+            f"{what} {path} cannot be written ({e.strerror or e}); fix its permissions or mount, or choose "
+            "another path"
+        ) from None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -160,12 +184,23 @@ class ShardedTable:
         unknown = [c for c in cols if c not in self.schema.names]
         if unknown:
             raise MonkeysError(f"unknown column(s) {unknown}; available: {self.schema.names}")
-        paths = self.shards()
         schema = pa.schema([self.schema.field(c) for c in cols])
-        if not paths:
-            return schema.empty_table()
-        parts = [_read_shard(p, schema) for p in paths]
-        return pa.concat_tables(parts)
+        parts = []
+        for p in self.shards():
+            try:
+                parts.append(_read_shard(p, schema))
+            except (OSError, pa.ArrowException) as e:
+                self._set_aside(p, e)
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def _set_aside(self, p: Path, e: Exception) -> None:
+        """A shard whose footer reads but whose data pages do not: moved aside like any corrupt shard, so
+        its rows are redone instead of every later read failing."""
+        warnings.warn(
+            f"skipping corrupt shard {p} ({type(e).__name__}); its rows will be redone", stacklevel=3
+        )
+        with contextlib.suppress(OSError):
+            os.replace(p, p.with_name(p.name + ".corrupt"))
 
     def iter_batches(
         self, columns: list[str] | None = None, batch_size: int = 65536
@@ -174,9 +209,14 @@ class ShardedTable:
         cols = list(columns) if columns is not None else self.schema.names
         schema = pa.schema([self.schema.field(c) for c in cols])
         for p in self.shards():
-            f = pq.ParquetFile(p)
-            have = [c for c in cols if c in f.schema_arrow.names]
-            for batch in f.iter_batches(batch_size=batch_size, columns=have):
+            try:  # a shard is read whole before any of its rows is yielded: a bad page yields none of it
+                f = pq.ParquetFile(p)
+                have = [c for c in cols if c in f.schema_arrow.names]
+                batches = list(f.iter_batches(batch_size=batch_size, columns=have))
+            except (OSError, pa.ArrowException) as e:
+                self._set_aside(p, e)
+                continue
+            for batch in batches:
                 yield pa.RecordBatch.from_arrays(
                     [
                         batch.column(c).cast(schema.field(c).type)

@@ -7,6 +7,8 @@ capability classes the runner dispatches on with `isinstance` (never by probing 
   the runner checks in its own process on the extract itself, skipping a second extraction.
 - `ChecksBatch`: grades many (problem, completion) pairs at once (`check_batch`), e.g. on warm sandboxes;
   the runner hands it deduplicated work instead of using its own worker pool.
+- `StreamsBatch`: a `ChecksBatch` that yields each verdict as its check ends (`iter_batch`), so a killed run
+  keeps what slow checks already did.
 - `JudgesEquivalence`: whether two answers are the same (`same_answer`), for majority vote in `select`.
 
 Plain settings with defaults on the base: `runs_inline` (microsecond checks that cannot hang run in the
@@ -20,7 +22,7 @@ never `pass`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from monkeys.records import Problem, Verdict, VerdictValue
@@ -73,6 +75,14 @@ class ChecksBatch(Verifier):
     def check_batch(self, items: Sequence[tuple[Problem, str]]) -> list[Verdict]: ...
 
 
+class StreamsBatch(ChecksBatch):
+    """Capability: a batch whose verdicts come as each check ends, (index, verdict) in any order, so the
+    verify stage saves them on its 2 s clock while slow checks (sandboxed programs) still run."""
+
+    @abstractmethod
+    def iter_batch(self, items: Sequence[tuple[Problem, str]]) -> Iterator[tuple[int, Verdict]]: ...
+
+
 class JudgesEquivalence(Verifier):
     """Capability: answer equivalence, for grouping answers in majority vote."""
 
@@ -95,6 +105,7 @@ __all__ = [
     "ChecksExtract",
     "JudgesEquivalence",
     "Problem",
+    "StreamsBatch",
     "Verdict",
     "VerdictValue",
     "Verifier",

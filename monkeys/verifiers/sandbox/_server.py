@@ -1,13 +1,24 @@
 """The supervisor that runs inside a sandbox (bwrap, a container, or unsafely on the host).
 
-Stdlib only: it runs under the sandbox's own python3, started as `python3 -s -c <this file's text>`. It reads
-framed JSON jobs on stdin and answers on stdout. Each test of a job runs in a child forked from this warm
-process (no interpreter start-up per program), with rlimits on CPU time, memory, processes and file size, a
-wall-clock deadline, and an output cap. Between runs it kills every other process it can signal and wipes
-the writable directories, so one sample never sees another's leftovers.
+Stdlib only: it runs under the sandbox's own python3, started as `python3 -s -c <this file's text> ROLE`.
+Three kinds of process live in a sandbox (see _harness.py for why):
 
-Python-test children run `run_python_tests` from _harness.py, which is sent ahead of this file in the same
-`-c` text. This process is made non-dumpable, so children cannot ptrace it or open its memory or fds.
+- the **zygote** imports the usual modules once, then only forks program processes on request. It never
+  receives a job (a program reaches its child through a memfd the child reads itself), so a program's
+  memory holds nothing of any test, any other sample or the host channel. In bwrap and docker it is the
+  namespace's PID 1: no signal from a program reaches it, and orphans are reaped by it;
+- the **supervisor** reads framed JSON jobs on stdin (the host channel; no program can reach it: the
+  supervisor is non-dumpable and its fds are never inherited), forks the tests process for python jobs,
+  asks the zygote for the program process, enforces the wall clock and output caps, and answers on stdout
+  with `passed` decided from the tests process alone;
+- per run, the **program process** and (python jobs) the **tests process**, each under rlimits on CPU
+  time, memory, file size and open files. The process limit is RLIMIT_NPROC in bwrap, where each sandbox
+  has its own user namespace and Linux (>= 5.14) counts RLIMIT_NPROC per user namespace, so a fork bomb
+  in one sandbox never starves another; in docker it is the container's pids cgroup (every container runs
+  as uid 65534 of the host's namespace, where RLIMIT_NPROC would be shared with all of them).
+
+Between runs the supervisor kills every process it can signal (`kill(-1)`, one atomic sweep that fork
+cannot outrun) and empties /tmp and /dev/shm with an iterative walk that no depth of tree defeats.
 """
 
 import builtins
@@ -17,13 +28,14 @@ import os
 import resource
 import select
 import signal
+import socket
 import struct
 import sys
 import time
 
 PREIMPORT = (
     "math cmath re collections itertools functools heapq bisect string fractions decimal statistics random "
-    "typing operator copy array hashlib datetime io traceback threading dataclasses enum"
+    "typing operator copy array hashlib datetime io traceback threading dataclasses enum symtable"
 )
 # extension modules loaded here, before any program runs: programs may use them, but may load no others
 # (see no_extensions)
@@ -32,10 +44,12 @@ PRELOAD_EXTENSIONS = (
     "mmap resource _multiprocessing _posixshmem _lsprof"
 )
 WRITABLE = ("/tmp", "/dev/shm")
+ZYGOTE_ADDRESS = "\0monkeys-sandbox-zygote"
 
 
 def make_nondumpable():
-    """PR_SET_DUMPABLE=0: same-uid children can no longer ptrace us or open /proc/<us>/{mem,fd}."""
+    """PR_SET_DUMPABLE=0 (inherited by every fork): same-uid processes can no longer ptrace us or open
+    /proc/<us>/{mem,fd}."""
     try:
         import ctypes
 
@@ -44,6 +58,13 @@ def make_nondumpable():
         pass
     for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
         del sys.modules[name]
+
+
+def warm_up():
+    make_nondumpable()
+    for name in PREIMPORT.split() + PRELOAD_EXTENSIONS.split():
+        with contextlib.suppress(ImportError):
+            __import__(name)
 
 
 def send(obj):
@@ -74,28 +95,45 @@ def recv():
     return None if body is None else json.loads(body)
 
 
-def set_limits(limits):
+def set_limits(limits, nproc):
     cpu = max(1, int(limits["cpu"] + 0.999))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     mem = int(limits["memory_mb"]) << 20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    if nproc:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
-def run_stdio_program(job):
-    """Body of a stdio child: run the program as `python3 solution.py` would, in this warm interpreter."""
+def close_fds_except(keep):
+    for fd in range(3, 1024):
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def memfd_with(text):
+    fd = os.memfd_create("data")
+    if text:
+        data = text.encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, 0)
+    return fd
+
+
+def run_stdio_program(program):
+    """Body of a stdio program process: run it as `python3 solution.py` would, in this warm interpreter."""
     sys.argv = ["solution.py"]
     sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     code = 0
     try:
-        exec(
-            compile(job["program"], "solution.py", "exec"), {"__name__": "__main__", "__builtins__": builtins}
-        )
+        exec(compile(program, "solution.py", "exec"), {"__name__": "__main__", "__builtins__": builtins})
     except SystemExit as e:
         if e.code is None:
             code = 0
@@ -115,100 +153,225 @@ def run_stdio_program(job):
     return code
 
 
-def child(job, stdin_fd, out_w, err_w, res_w, pristine, snap):
+# -- the zygote ----------------------------------------------------------------------------------------
+def program_process(job, fds):
+    """Child of the zygote: stdin, stdout, stderr, the program's memfd and (python) the call socket."""
+    code = 120
     try:
         os.setsid()
+        stdin_fd, out_w, err_w, prog_fd = fds[:4]
         os.dup2(stdin_fd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        keep = {0, 1, 2, res_w}
-        for fd in range(3, 1024):
-            if fd not in keep:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        with os.fdopen(os.dup(prog_fd), "rb") as f:
+            program = f.read().decode("utf-8", "replace")
+        rpc = None
+        if len(fds) > 4:
+            os.dup2(fds[4], 3)
+            rpc = 3
+        close_fds_except({rpc})
         os.chdir(job["workdir"])
-        set_limits(job["limits"])
+        set_limits(job["limits"], job["nproc"])
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         if job["kind"] == "python":
-            code = run_python_tests(job, pristine, snap, res_w)  # noqa: F821  (from _harness.py)
+            code = run_program({"program": program, "wanted": job["wanted"]}, rpc)  # noqa: F821
         else:
-            code = run_stdio_program(job)
+            code = run_stdio_program(program)
     except BaseException:
         code = 120
     os._exit(code & 0xFF if isinstance(code, int) else 1)
 
 
-def run_one(job, stdin_data, pristine, snap):
-    """Fork one child for one test, feed nothing, collect its outputs under the limits."""
+def reap_all():
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def zygote(sock):
+    """Fork one program process per request and report its exit; reap every orphan."""
+    while True:
+        reap_all()
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        job = json.loads(msg)
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            program_process(job, fds)
+        for fd in fds:
+            os.close(fd)
+        sock.send(json.dumps({"pid": pid}).encode())
+        while True:
+            try:
+                got, status, usage = os.wait4(-1, 0)
+            except ChildProcessError:
+                got, status, usage = pid, 0, None
+            except InterruptedError:
+                continue
+            if got == pid:
+                cpu = usage.ru_utime + usage.ru_stime if usage else 0.0
+                sock.send(json.dumps({"status": status, "cpu": cpu}).encode())
+                break
+
+
+def quiet_stdio():
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+# -- the supervisor ------------------------------------------------------------------------------------
+def tests_process(job, out_w, err_w, rpc, res_w, nproc):
+    code = 120
+    try:
+        os.setsid()
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        import fcntl
+
+        rpc, res_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (rpc, res_w))  # above 3 and 4
+        os.dup2(rpc, 3)
+        os.dup2(res_w, 4)
+        close_fds_except({3, 4})
+        os.chdir(job["workdir"])
+        set_limits(job["limits"], nproc)
+        code = run_tests(job, 3, 4)  # noqa: F821  (from _harness.py)
+    except BaseException:
+        code = 120
+    os._exit(code & 0xFF if isinstance(code, int) else 1)
+
+
+def kill_tree(pid):
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def wait_until(pid, deadline):
+    """(status, rusage) of `pid` once it exits, or (None, None) at the deadline."""
+    while time.monotonic() < deadline:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+        if got:
+            return status, usage
+        time.sleep(0.0005)
+    return None, None
+
+
+def run_one(job, stdin_data, zsock, nproc):
+    """One run: the program process (and the tests process), under the limits; what they did."""
     limits = job["limits"]
-    stdin_fd = os.memfd_create("stdin")
-    if stdin_data:
-        os.write(stdin_fd, stdin_data.encode())
-        os.lseek(stdin_fd, 0, 0)
+    python = job["kind"] == "python"
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    res_r, res_w = os.pipe()
+    stdin_fd = memfd_with(stdin_data)
+    prog_fd = memfd_with(job["program"])
+    give = [stdin_fd, out_w, err_w, prog_fd]
+    mine = [stdin_fd, out_w, err_w, prog_fd]
+    res_r = tests_pid = None
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        child(job, stdin_fd, out_w, err_w, res_w, pristine, snap)
-    for fd in (stdin_fd, out_w, err_w, res_w):
+    if python:
+        t_sock, p_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        res_r, res_w = os.pipe()
+        tests_pid = os.fork()
+        if tests_pid == 0:
+            tests_process(job, out_w, err_w, t_sock.fileno(), res_w, nproc)
+        give.append(p_sock.fileno())
+        mine += [res_w]
+    request = {"kind": job["kind"], "limits": limits, "workdir": job["workdir"], "nproc": nproc}
+    request["wanted"] = wanted_names(job) if python else []  # noqa: F821  (from _harness.py)
+    socket.send_fds(zsock, [json.dumps(request).encode()], give)
+    for fd in mine:
         os.close(fd)
-    bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-    caps = {out_r: limits["output_bytes"], err_r: limits["output_bytes"], res_r: 4096}
+    if python:
+        t_sock.close()
+        p_sock.close()
+    got = json.loads(zsock.recv(1 << 16))
+    program_pid = got["pid"]
+    bufs = {out_r: bytearray(), err_r: bytearray()}
+    caps = {out_r: limits["output_bytes"], err_r: limits["output_bytes"]}
+    if res_r is not None:
+        bufs[res_r] = bytearray()
+        caps[res_r] = 4096
     open_fds = set(bufs)
     deadline = start + limits["wall"]
     timed_out = exceeded = False
-    status = usage = None
-    while open_fds:
-        left = deadline - time.monotonic()
-        if left <= 0:
+    tests_status = tests_usage = program_status = None
+    program_cpu = 0.0
+    finished_at = None
+    while True:
+        now = time.monotonic()
+        if finished_at is not None and (not open_fds or now >= finished_at + 0.2):
+            break  # the deciding process exited; its pipes drained (or a daemon holds them)
+        if finished_at is None and now >= deadline:
             timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds), [], [], min(left, 0.5))
+        until = (finished_at + 0.2) if finished_at is not None else deadline
+        watch = list(open_fds) + ([zsock] if program_status is None else [])
+        ready, _, _ = select.select(watch, [], [], max(0.0, min(until - now, 0.5)))
         for fd in ready:
+            if fd is zsock:
+                msg = json.loads(zsock.recv(1 << 16))
+                program_status, program_cpu = msg["status"], msg["cpu"]
+                continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 open_fds.discard(fd)
+                if fd == res_r and finished_at is None:  # the tests process is exiting: reap it now
+                    tests_status, tests_usage = wait_until(tests_pid, deadline)
+                    if tests_status is not None:
+                        finished_at = time.monotonic()
                 continue
             bufs[fd] += chunk
             if len(bufs[fd]) > caps[fd]:
                 exceeded = True
         if exceeded:
             break
-        # a daemon can hold the pipes open after the program exited; the program's exit ends the run
-        if status is None:
-            got, st, ru = os.wait4(pid, os.WNOHANG)
-            if got:
-                status, usage = st, ru
-                drain_until = time.monotonic() + 0.2
-                deadline = min(deadline, drain_until)
-    while status is None and not (timed_out or exceeded):
-        # every pipe is closed but the program still runs (it closed its own stdout): let it finish
-        got, st, ru = os.wait4(pid, os.WNOHANG)
-        if got:
-            status, usage = st, ru
-        elif time.monotonic() >= deadline:
-            timed_out = True
-        else:
-            time.sleep(0.002)
-    wall = time.monotonic() - start
-    if status is None:
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-    elif timed_out and wall < limits["wall"]:
-        timed_out = False  # only the leftover pipes were slow to close; the program itself exited in time
+        if finished_at is None:
+            if python and tests_status is None:
+                got_pid, st, ru = os.wait4(tests_pid, os.WNOHANG)
+                if got_pid:
+                    tests_status, tests_usage = st, ru
+                    finished_at = time.monotonic()
+            elif program_status is not None:
+                finished_at = time.monotonic()
+    wall = (finished_at or time.monotonic()) - start
+    kill_tree(program_pid)
+    if python and tests_status is None:
+        kill_tree(tests_pid)
+        _, tests_status, tests_usage = os.wait4(tests_pid, 0)
+    if program_status is None:
+        msg = json.loads(zsock.recv(1 << 16))  # the zygote reports it once the kill lands
+        program_status, program_cpu = msg["status"], msg["cpu"]
     for fd in bufs:
         os.close(fd)
-    cpu = usage.ru_utime + usage.ru_stime
+    status = tests_status if python else program_status
+    cpu = program_cpu + (tests_usage.ru_utime + tests_usage.ru_stime if tests_usage else 0.0)
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits["cpu"]):
-        timed_out = True
+    for st, used in ((status, cpu), (program_status, program_cpu)):
+        s = os.WTERMSIG(st) if os.WIFSIGNALED(st) else None
+        if s == signal.SIGXCPU or (s == signal.SIGKILL and used >= limits["cpu"]):
+            timed_out = True
+    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    passed = (
+        python
+        and bytes(bufs[res_r]) == PASS_TOKEN  # noqa: F821  (from _harness.py)
+        and exit_code == 0
+        and not (timed_out or exceeded)
+    )
     return {
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "exit_code": exit_code,
         "signal": sig,
         "timed_out": timed_out,
         "output_exceeded": exceeded,
@@ -216,7 +379,7 @@ def run_one(job, stdin_data, pristine, snap):
         "cpu": round(cpu, 4),
         "stdout": bytes(bufs[out_r][: limits["output_bytes"]]).decode("utf-8", "replace"),
         "stderr": bytes(bufs[err_r][-4096:]).decode("utf-8", "replace"),
-        "result": bytes(bufs[res_r][:4096]).decode("utf-8", "replace"),
+        "passed": bool(passed),
     }
 
 
@@ -235,18 +398,13 @@ def others():
 
 
 def sweep(isolated):
-    """Kill whatever the last run left behind and wipe the writable directories (isolated sandboxes only)."""
+    """Kill whatever the last run left behind and empty the writable directories (isolated sandboxes)."""
     if not isolated:
         return
     for _ in range(50):
         with contextlib.suppress(OSError):
-            os.kill(-1, signal.SIGKILL)
-        while True:
-            try:
-                if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
-            except ChildProcessError:
-                break
+            os.kill(-1, signal.SIGKILL)  # everything but us and PID 1 (the zygote)
+        reap_all()
         if not others():
             break
         time.sleep(0.01)
@@ -258,32 +416,55 @@ def sweep(isolated):
 
 
 def wipe(top):
+    """Empty `top` without recursion or long paths: walk down by chdir, one name at a time, so neither a
+    1,100-deep tree nor a path past PATH_MAX stops it. Only called once no other process runs."""
+    import stat
+
     try:
-        entries = os.listdir(top)
+        os.chdir(top)
     except OSError:
         return
-    for name in entries:
-        path = os.path.join(top, name)
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                os.chmod(path, 0o700)
-                wipe(path)
-                os.rmdir(path)
-            else:
-                os.unlink(path)
-        except OSError:
-            pass
+    names = []  # the directories we stand in, below top
+    try:
+        while True:
+            child = None
+            try:
+                with os.scandir(".") as it:
+                    for entry in it:
+                        try:
+                            mode = os.lstat(entry.name).st_mode
+                            if stat.S_ISDIR(mode):
+                                child = entry.name
+                                break
+                            os.unlink(entry.name)
+                        except OSError:
+                            pass
+            except OSError:
+                pass
+            if child is not None:
+                try:
+                    os.chmod(child, 0o700)
+                    os.chdir(child)
+                    names.append(child)
+                    continue
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(child)
+                    break  # cannot enter it: leave the rest rather than loop
+            if not names:
+                return
+            os.chdir("..")
+            with contextlib.suppress(OSError):
+                os.rmdir(names.pop())
+    finally:
+        os.chdir("/")
 
 
-def main():
-    make_nondumpable()
-    for name in PREIMPORT.split() + PRELOAD_EXTENSIONS.split():
-        with contextlib.suppress(ImportError):
-            __import__(name)
-    pristine = dict(builtins.__dict__)
-    snap = snapshot_modules()  # noqa: F821  (from _harness.py)
+def supervise(zsock):
+    """Answer the host's jobs: one ready line, then per job one record per test and an end marker."""
     config = recv() or {}
     isolated = bool(config.get("isolated"))
+    nproc = bool(config.get("nproc", True))
     scratch = config.get("scratch") or "/tmp"
     send({"ready": True, "python": sys.version.split()[0], "uid": os.getuid()})
     while True:
@@ -295,7 +476,7 @@ def main():
         for i, data in enumerate(inputs):
             sweep(isolated)
             os.makedirs(job["workdir"], exist_ok=True)
-            result = run_one(job, data, pristine, snap)
+            result = run_one(job, data, zsock, nproc)
             result["index"] = i
             send(result)
             reply = recv()
@@ -307,6 +488,40 @@ def main():
         if not isolated:
             wipe(job["workdir"])
         send({"end": True})
+
+
+def main():
+    role = sys.argv[1] if len(sys.argv) > 1 else "unsafe"
+    warm_up()
+    if role == "docker-zygote":  # the container's PID 1: serves the one supervisor that connects first
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(ZYGOTE_ADDRESS)
+        listener.listen(1)
+        quiet_stdio()
+        conn, _ = listener.accept()
+        listener.close()
+        zygote(conn)
+    if role == "docker":  # a `docker exec` session: the supervisor
+        zsock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        for _ in range(400):
+            try:
+                zsock.connect(ZYGOTE_ADDRESS)
+                break
+            except OSError:
+                time.sleep(0.025)
+        supervise(zsock)
+        return
+    # bwrap (the zygote is PID 1 of the sandbox) and unsafe (the zygote is our child): the zygote forks
+    # off before any job arrives
+    s_sock, z_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    zygote_here = (pid != 0) if role == "bwrap" else (pid == 0)
+    if zygote_here:
+        s_sock.close()
+        quiet_stdio()
+        zygote(z_sock)
+    z_sock.close()
+    supervise(s_sock)
 
 
 main()

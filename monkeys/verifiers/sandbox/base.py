@@ -1,14 +1,15 @@
 """The sandbox seam: jobs in, per-test run records out, behind a registry of backends.
 
 A backend only knows how to start one warm supervisor (`_server.py`) somewhere isolated and hand back a byte
-channel to it; the framing, the nonce check and the restart-after-crash logic live here, shared by all.
+channel to it; the framing and the restart-after-crash logic live here, shared by all. Whether a python job
+passed is decided inside the sandbox by the supervisor from the tests process alone (see _harness.py for
+the threat model), and no program can reach the channel that carries that answer.
 """
 
 from __future__ import annotations
 
 import json
 import queue
-import secrets
 import struct
 import threading
 import time
@@ -46,15 +47,17 @@ class Limits:
     wall: float = 3.0  # seconds
     cpu: float = 3.0  # seconds of CPU time
     memory_mb: int = 1024  # address space
-    processes: int = 32  # RLIMIT_NPROC (threads count)
+    processes: int = 32  # RLIMIT_NPROC in bwrap (threads count; the harness's own three processes too)
     output_bytes: int = 8 << 20  # stdout and stderr, each
     file_bytes: int = 16 << 20  # largest file the program may write
 
 
 @dataclass(frozen=True)
 class Job:
-    """One program and its tests. `kind="python"`: `tests` is code run after the program (with
-    `check(<entry_point>)` when an entry point is given). `kind="stdio"`: the program runs once per input."""
+    """One program and its tests. `kind="python"`: `tests` is code run, apart from the program, in a
+    namespace with the trusted `context` (HumanEval's prompt) and stubs that call the program's entry point
+    (then `check(<entry_point>)`), or, without an entry point, the free names the tests use.
+    `kind="stdio"`: the program runs once per input."""
 
     kind: Literal["python", "stdio"]
     program: str
@@ -62,11 +65,12 @@ class Job:
     tests: str = ""
     entry_point: str | None = None
     inputs: tuple[str, ...] = ()
+    context: str = ""
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What one run did. `harness_passed` is true only when the harness's nonce came back (python jobs)."""
+    """What one run did. `harness_passed`: the tests process returned from the tests (python jobs)."""
 
     index: int
     exit_code: int | None
@@ -115,6 +119,7 @@ class ServerSandbox(Sandbox):
 
     name = "server"
     isolated = True
+    rlimit_processes = True  # False where a pids cgroup limits each sandbox instead (docker)
     start_timeout = 30.0
     slack = 5.0  # seconds the supervisor may take beyond a run's own wall limit
 
@@ -132,7 +137,10 @@ class ServerSandbox(Sandbox):
         if self._chan is None:
             chan = self._connect()
             try:
-                self._send(chan, {"isolated": self.isolated, "scratch": self._scratch()})
+                self._send(
+                    chan,
+                    {"isolated": self.isolated, "scratch": self._scratch(), "nproc": self.rlimit_processes},
+                )
                 hello = self._recv(chan, time.monotonic() + self.start_timeout)
             except (SandboxBroken, OSError) as e:
                 chan.close()
@@ -170,15 +178,14 @@ class ServerSandbox(Sandbox):
 
     def run(self, job: Job, keep_going: Callable[[RunResult], bool] | None = None) -> list[RunResult]:
         chan = self._ensure()
-        nonce = secrets.token_hex(16) if job.kind == "python" else ""
         payload = {
             "kind": job.kind,
             "program": job.program,
             "tests": job.tests,
+            "context": job.context,
             "entry_point": job.entry_point,
             "inputs": list(job.inputs) if job.kind == "stdio" else [""],
             "limits": asdict(job.limits),
-            "nonce": nonce,
         }
         results: list[RunResult] = []
         wait = job.limits.wall + self.slack
@@ -198,8 +205,8 @@ class ServerSandbox(Sandbox):
                     cpu=msg["cpu"],
                     stdout=msg["stdout"],
                     stderr=msg["stderr"],
-                    harness_passed=bool(nonce)
-                    and secrets.compare_digest(msg["result"], nonce)
+                    harness_passed=job.kind == "python"
+                    and msg["passed"] is True
                     and msg["exit_code"] == 0
                     and not msg["timed_out"],
                 )

@@ -1,8 +1,10 @@
 """The bubblewrap backend: a warm supervisor in fresh namespaces, as an unprivileged user.
 
 No network (a private, empty net namespace), a read-only view of /usr only (no /etc, /home, /work or /root),
-private size-capped tmpfs for /tmp and /dev/shm, a new PID namespace (killing it kills everything in it),
-uid 65534 inside and out (when we are root we drop to 65534 before starting bwrap, so RLIMIT_NPROC bites).
+private size-capped tmpfs for /tmp and /dev/shm, a new PID namespace whose PID 1 is the zygote (killing it
+kills everything in it), uid 65534 inside (when we are root we drop to 65534 before starting bwrap). Each
+sandbox has its own user namespace, and RLIMIT_NPROC counts per user namespace, so one sandbox's fork bomb
+cannot use up another's processes.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ def bwrap_argv(python: str = "/usr/bin/python3") -> list[str]:
         "--disable-userns",  # no nested namespaces from inside
         "--die-with-parent",
         "--new-session",
+        "--as-pid-1",  # the zygote is PID 1: no program can signal it, and bwrap's own init (which holds
+        # the host pipes) does not exist inside
         "--uid", str(SANDBOX_UID),
         "--gid", str(SANDBOX_UID),
         "--hostname", "sandbox",
@@ -93,7 +97,7 @@ def bwrap_argv(python: str = "/usr/bin/python3") -> list[str]:
     ]  # fmt: skip
     for key, value in PINNED_ENV.items():
         argv += ["--setenv", key, value]
-    return [*argv, python, "-s", "-c", SERVER_SOURCE]
+    return [*argv, python, "-s", "-c", SERVER_SOURCE, "bwrap"]
 
 
 @SANDBOXES.register("bwrap")

@@ -2,8 +2,11 @@
 
 Each container: the locally built image (see .ci/sandbox.sh; images cannot be pulled), `--network none`,
 read-only root, size-capped tmpfs /tmp, memory/pids/CPU limits, uid 65534, all capabilities dropped,
-no-new-privileges. Its PID 1 only reaps orphans; the supervisor runs as an exec session and kills every
-other process in the container between runs. Containers carry labels naming the host process that owns
+no-new-privileges. Its PID 1 is the zygote (see _server.py), which accepts the one supervisor that runs as
+an exec session; the supervisor kills every other process in the container between runs. Processes are
+limited by the container's pids cgroup, not RLIMIT_NPROC: every container's uid 65534 is the host's, where
+RLIMIT_NPROC would count all containers (and bwrap sandboxes) together. A supervisor that dies takes its
+container with it: a fresh one replaces both. Containers carry labels naming the host process that owns
 them: they are removed at exit, and a later start removes those whose owner died (after a kill -9).
 """
 
@@ -26,15 +29,6 @@ DEFAULT_HOST = "unix:///run/monkeys-docker.sock"
 DEFAULT_IMAGE = "monkeys-sandbox:bookworm"
 LABEL = "monkeys.verifiers.sandbox"
 OWNER = "monkeys.owner"  # "<hostname>:<pid>" of the process that made the container
-REAPER = (
-    "import os, signal\n"
-    "signal.signal(signal.SIGTERM, lambda *a: os._exit(0))\n"
-    "while True:\n"
-    "    try:\n"
-    "        os.wait()\n"
-    "    except ChildProcessError:\n"
-    "        signal.sigtimedwait([signal.SIGCHLD], 60)\n"
-)
 
 _live: set[str] = set()
 _live_lock = threading.Lock()
@@ -169,9 +163,10 @@ class ExecChannel:
 class DockerSandbox(ServerSandbox):
     name = "docker"
     slack = 10.0
+    rlimit_processes = False
 
     def __init__(
-        self, image: str | None = None, memory_mb: int = 2048, pids: int = 128, cpus: float = 1.0
+        self, image: str | None = None, memory_mb: int = 2048, pids: int = 64, cpus: float = 1.0
     ) -> None:
         super().__init__()
         self.client = client()
@@ -189,7 +184,7 @@ class DockerSandbox(ServerSandbox):
     def _start_container(self) -> Any:
         ctr = self.client.containers.run(
             self.image,
-            ["python3", "-s", "-c", REAPER],
+            ["python3", "-s", "-c", SERVER_SOURCE, "docker-zygote"],
             detach=True,
             network_mode="none",
             read_only=True,
@@ -216,7 +211,7 @@ class DockerSandbox(ServerSandbox):
         api = self.client.api
         exec_id = api.exec_create(
             self.container.id,
-            ["python3", "-s", "-c", SERVER_SOURCE],
+            ["python3", "-s", "-c", SERVER_SOURCE, "docker"],
             stdin=True,
             stdout=True,
             stderr=False,
@@ -226,8 +221,15 @@ class DockerSandbox(ServerSandbox):
         )["Id"]
         return ExecChannel(api.exec_start(exec_id, socket=True))
 
+    def _reset(self) -> None:
+        super()._reset()
+        self._remove_container()  # its zygote served the supervisor that died
+
     def close(self) -> None:
         super().close()
+        self._remove_container()
+
+    def _remove_container(self) -> None:
         if self.container is not None:
             cid = self.container.id
             with contextlib.suppress(Exception):

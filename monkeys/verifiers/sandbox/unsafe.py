@@ -44,7 +44,7 @@ class UnsafeSandbox(ServerSandbox):
 
     def _connect(self) -> PipeChannel:
         proc = subprocess.Popen(
-            [self.python, "-s", "-c", SERVER_SOURCE],
+            [self.python, "-s", "-c", SERVER_SOURCE, "unsafe"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
