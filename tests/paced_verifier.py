@@ -10,12 +10,12 @@ import time
 from fractions import Fraction
 
 from monkeys.records import Problem
-from monkeys.verifiers.base import VERIFIERS, Verdict
+from monkeys.verifiers.base import VERIFIERS, JudgesEquivalence, Verdict
 
 PACE = 0.02
 
 
-class Paced:
+class Paced(JudgesEquivalence):
     name = "t-paced"
     version = "1"
     runs_inline = False
