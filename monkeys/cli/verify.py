@@ -118,11 +118,16 @@ def import_samples(
     model: Annotated[
         str | None, typer.Option("--model", help="model that made the samples, for the manifest")
     ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="the jsonl task's problems file (with --task jsonl)")
+    ] = None,
 ) -> None:
     """Bring samples made elsewhere (and their correctness labels) into a run."""
     from monkeys.store.ingest import IMPORTED, import_file
 
-    rep = import_file(run, file, task=task, fmt=fmt, data_dir=data_dir, skip_bad=skip_bad, model=model)
+    rep = import_file(
+        run, file, task=task, fmt=fmt, data_dir=data_dir, skip_bad=skip_bad, model=model, data_file=data
+    )
     made = " (created)" if rep.created else ""
     labels = f", {rep.labels} labels as verifier '{IMPORTED}'" if rep.labels else ""
     console.print(
