@@ -121,10 +121,11 @@ def test_every_math_reference_solution_passes_its_own_reference(tmp_path: Path, 
 
 
 def test_killed_verify_resumes_without_losing_or_duplicating_verdicts(tmp_path: Path, data_dir: Path) -> None:
-    # 1,600 distinct answers to MATH item 0 (reference 2), each needing SymPy: a run of many seconds.
+    # 1,600 distinct answers to MATH item 0 (reference 2), each needing SymPy (a symbol keeps them off the
+    # exact-arithmetic path): a run of many seconds.
     n = 1600
     texts = [
-        f"\\boxed{{\\frac{{{2 * k}}}{{{k}}}}}" if k % 2 == 0 else f"\\boxed{{\\frac{{{k}}}{{{k + 1}}}}}"
+        f"\\boxed{{\\frac{{{2 * k}y}}{{{k}y}}}}" if k % 2 == 0 else f"\\boxed{{\\frac{{{k}y}}{{{k + 1}y}}}}"
         for k in range(1, n + 1)
     ]
     f = tmp_path / "s.jsonl"
