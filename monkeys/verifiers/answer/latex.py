@@ -136,9 +136,9 @@ _IS = re.compile(r"\b(?:is|are|equals|was)\b|=", re.I)
 
 
 def prose_answer(text: str) -> str | None:
-    """The answer of the last "Answer: ..." / "Final Answer: ..." / "the answer is ..." line: the math span
-    that ends it (`Answer: $9$`), else what follows its last "is" or "=" (`The largest $n$ is 34.`), else the
-    whole rest of the line when it is short and looks like math. None when there is no such line."""
+    """The answer of the last "Answer: ..." / "Final Answer: ..." / "the answer is ..." line: its first math
+    span after its last "is" or "=" (`Answer: $9$`, `The area is $12\\pi$ square units`), else what follows
+    that "is" when it is short and starts like math (`The largest $n$ is 34.`). None otherwise."""
     last = None
     for m in _PROSE.finditer(text):
         last = m
@@ -148,13 +148,13 @@ def prose_answer(text: str) -> str | None:
     line = text[last.end() : end if end >= 0 else len(text)].strip().strip("*").strip()
     line = re.sub(r"[.\s]+$", "", line)
     spans = list(_MATH_SPAN.finditer(line))
-    if spans and not line[spans[-1].end() :].strip(" .!"):
-        inner = next(g for g in spans[-1].groups() if g is not None).strip()
+    marks = [m for m in _IS.finditer(line) if not any(x.start() <= m.start() < x.end() for x in spans)]
+    after = marks[-1].end() if marks else 0
+    later = [x for x in spans if x.start() >= after]
+    if later:  # the first math after the last "is" (or the line's math when it has no "is")
+        inner = next(g for g in later[0].groups() if g is not None).strip()
         return inner.rstrip(".").strip() or None
-    tail = None
-    for m in _IS.finditer(line):
-        tail = m
-    rest = line[tail.end() :].strip() if tail is not None else line
+    rest = line[after:].strip()
     rest = rest.strip("$ ").rstrip(".").strip()
     if not rest or len(rest) > 100 or not _MATHLIKE.match(rest):
         return None
@@ -191,7 +191,7 @@ _REMOVE = (
     "\\$",
 )
 _UNIT_TEXT = re.compile(
-    r"\\(?:text|mbox|mathrm)\{\s+[^{}]*\}\s*$"
+    r"\\(?:text|mbox|mathrm)\{\s+[^{}]*\}(?:\^\{?[23]\}?)?\s*$"
 )  # "5\text{ cm}" (units start with a space)
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}")
 _FRAC_SHORT = re.compile(r"\\frac(\d)(\d)")
