@@ -237,7 +237,9 @@ def _scalar_equal(gold: Any, pred: Any, gold_is_decimal: bool) -> bool:
         return True
     if gold.free_symbols or pred.free_symbols or diff.is_Rational:
         return False  # symbolic expressions must simplify to the same; a nonzero rational difference is one
-    decimal_reference = gold_is_decimal and gold.is_Rational and not pred.is_Rational
+    if pred.is_Rational:
+        return False  # a rational answer (a decimal, however long) to an irrational reference is not exact
+    decimal_reference = gold_is_decimal and gold.is_Rational
     return _close(gold, pred, DECIMAL_REFERENCE_REL if decimal_reference else EXACT_REL)
 
 
