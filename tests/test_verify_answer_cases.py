@@ -4,15 +4,20 @@ distinct exact rationals never compare equal."""
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monkeys.records import Problem
+from monkeys.store import Run
+from monkeys.store.ingest import import_file
 from monkeys.verifiers.answer.latex import final_answer
 from monkeys.verifiers.answer.math import MathVerifier
+from monkeys.verifiers.stage.runner import verify_run
 from tests.answer_cases import CASES, Case
 
 VERIFIER = MathVerifier()
@@ -114,3 +119,26 @@ def test_a_tiny_relative_change_of_a_rational_is_a_different_answer(a: Fraction,
     ra = f"\\frac{{{a.numerator}}}{{{a.denominator}}}"
     rb = f"\\frac{{{b.numerator}}}{{{b.denominator}}}"
     assert VERIFIER.check(Problem("h", "", ra), f"\\boxed{{{rb}}}").verdict == "fail"
+
+
+def test_lenient_extraction_reaches_the_worker_pool_and_keeps_its_own_verdicts(tmp_path: Path) -> None:
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps({"id": "n", "prompt": "Largest n?", "answer": "34"}) + "\n")
+    samples = tmp_path / "s.jsonl"
+    texts = ["Final Answer: The largest $n$ is 34.", "Answer: $33$", "\\boxed{34}"]
+    samples.write_text("".join(json.dumps({"problem_id": "n", "text": t}) + "\n" for t in texts))
+    import_file(tmp_path / "run", samples, task="jsonl", data_file=problems)
+    run = Run.open(tmp_path / "run")
+    strict = verify_run(run, "math", workers=1)
+    lenient = verify_run(run, "math", {"extraction": "lenient"}, workers=1)
+    assert (strict.version, lenient.version) == ("3", "3+lenient")
+    v = run.table("verdicts").read(["sample_index", "verifier_version", "verdict"]).to_pylist()
+    got = {(r["verifier_version"], r["sample_index"]): r["verdict"] for r in v}
+    assert got == {
+        ("3", 0): "fail",
+        ("3", 1): "fail",
+        ("3", 2): "pass",
+        ("3+lenient", 0): "pass",
+        ("3+lenient", 1): "fail",
+        ("3+lenient", 2): "pass",
+    }

@@ -73,6 +73,7 @@ class MathVerifier:
     """
 
     name = "math"
+    version = VERSION  # an instance's version also names its extraction when that is not the default
     preload = ("math_verify", "sympy")  # imported once by the worker pool's fork server
 
     def __init__(self, extraction: str = "strict") -> None:
