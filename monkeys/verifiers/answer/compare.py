@@ -229,6 +229,8 @@ def _scalar_equal(gold: Any, pred: Any, gold_is_decimal: bool) -> bool:
         return False
     if _symbolic_word(gold) or _symbolic_word(pred):
         return _words_equal(gold, pred)
+    if _clearly_different(gold, pred):
+        return False  # different at one point, so different: no simplify needed (most wrong answers)
     try:
         diff = simplify(gold - pred)
     except Exception:
@@ -241,6 +243,30 @@ def _scalar_equal(gold: Any, pred: Any, gold_is_decimal: bool) -> bool:
         return False  # a rational answer (a decimal, however long) to an irrational reference is not exact
     decimal_reference = gold_is_decimal and gold.is_Rational
     return _close(gold, pred, DECIMAL_REFERENCE_REL if decimal_reference else EXACT_REL)
+
+
+_POINT = (0.5772156649015329, 1.3247179572447460, 0.2614972128476428, 2.6854520010653064)
+CLEARLY_DIFFERENT = 1e-6  # relative; no evaluation error of a short expression at 30 digits comes close
+
+
+def _clearly_different(gold: Any, pred: Any) -> bool:
+    """Whether the two values differ numerically at one point (the free symbols set to fixed irrational-ish
+    numbers), by more than a relative 1e-6: then they are different answers. Inconclusive (False) when
+    either side does not evaluate to a finite number there."""
+    from sympy import Abs, Float, N
+
+    symbols = sorted(gold.free_symbols | pred.free_symbols, key=str)
+    at = {x: Float(_POINT[i % len(_POINT)] + i // len(_POINT), 30) for i, x in enumerate(symbols)}
+    try:
+        g, p = N(gold.subs(at), 30), N(pred.subs(at), 30)
+        if not (g.is_number and p.is_number) or g.free_symbols or p.free_symbols:
+            return False
+        if not (g.is_finite and p.is_finite):
+            return False
+        scale = max(Abs(g), Abs(p))
+        return bool(Abs(g - p) > CLEARLY_DIFFERENT * scale)
+    except Exception:
+        return False
 
 
 def _close(gold: Any, pred: Any, rel: float) -> bool:
