@@ -74,7 +74,8 @@ class MathVerifier:
 
     name = "math"
     version = VERSION  # an instance's version also names its extraction when that is not the default
-    preload = ("math_verify", "sympy")  # imported once by the worker pool's fork server
+    # imported once by the worker pool's fork server; `_warm` also runs one parse and comparison there
+    preload = ("math_verify", "sympy", "monkeys.verifiers.answer._warm")
 
     def __init__(self, extraction: str = "strict") -> None:
         if extraction not in EXTRACTIONS:
