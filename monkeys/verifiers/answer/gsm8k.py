@@ -103,13 +103,8 @@ def _canonical(f: Fraction) -> str | None:
 def read_answer(segment: str) -> str | None:
     """The one number an answer segment states (after its last `=`), canonical; None when it states none or
     hedges between several (`6 or 7`, `10-12`)."""
-    s = _WRAPPERS.sub(" ", segment.replace("\\boxed", " "))
-    if "=" in s:
-        s = s.rsplit("=", 1)[1]
-    found = list(ANSWER_VALUE.finditer(s))
-    if len(found) != 1:
-        return None
-    return _value(found[0])
+    found = _marked(segment)
+    return None if found is _NOT_FOUND else found
 
 
 def _value(m: re.Match[str]) -> str | None:
@@ -147,13 +142,37 @@ def _sentence(text: str, start: int) -> str:
 
 
 _NOT_FOUND = "not found"
+_PLAIN = re.compile(r"[ \t]*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?\.?[ \t]*")
+_ANY_DIGIT = re.compile(r"[0-9]")
 
 
 def _marked(segment: str) -> str | None:
-    """An answer segment's value; `_NOT_FOUND` when it holds no number at all (so later markers are tried)."""
-    if ANSWER_VALUE.search(_WRAPPERS.sub(" ", segment)) is None:
+    """An answer segment's value; `_NOT_FOUND` when it holds no number at all (so later markers are tried),
+    None when it hedges."""
+    if _PLAIN.fullmatch(segment):  # "#### 18.00", "The answer is 1,250": one plain number
+        return canonical_number(segment)
+    s = _WRAPPERS.sub(" ", segment.replace("\\boxed", " "))
+    if _ANY_DIGIT.search(s) is None:
         return _NOT_FOUND
-    return read_answer(segment)
+    if "=" in s:
+        s = s.rsplit("=", 1)[1]
+    found = list(ANSWER_VALUE.finditer(s))
+    return _value(found[0]) if len(found) == 1 else None
+
+
+def _last_answer_is(text: str) -> str | None:
+    """The value of the last "the answer is ..." that states a number, scanning back from the end."""
+    end = len(text)
+    while True:
+        at = max(text.rfind("answer", 0, end), text.rfind("Answer", 0, end), text.rfind("ANSWER", 0, end))
+        if at < 0:
+            return _NOT_FOUND
+        m = _ANSWER_IS.match(text, at)
+        if m is not None:
+            found = _marked(_sentence(text, m.end()))
+            if found is not _NOT_FOUND:
+                return found
+        end = at
 
 
 def extract_number(completion: str) -> str | None:
@@ -169,10 +188,9 @@ def extract_number(completion: str) -> str | None:
         found = _marked(line)
         if found is not _NOT_FOUND:
             return found
-    for m in reversed(list(_ANSWER_IS.finditer(text))):
-        found = _marked(_sentence(text, m.end()))
-        if found is not _NOT_FOUND:
-            return found
+    found = _last_answer_is(text)
+    if found is not _NOT_FOUND:
+        return found
     boxed = last_boxed(text)
     if boxed is not None:
         found = _marked(boxed)
