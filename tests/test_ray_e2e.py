@@ -4,8 +4,10 @@ one killed with `ray.kill` mid-run; the run completes with exactly k unique samp
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,12 +35,17 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     port = free_port()
     ray = [sys.executable, "-m", "ray.scripts.scripts"]
     start = [*ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"]
-    subprocess.run([*start, f"--temp-dir={tmp_path / 'ray'}"], env=env, check=True, capture_output=True)
-    yield f"127.0.0.1:{port}"
-    import ray as ray_mod
+    # A short temp dir: Ray's AF_UNIX socket paths below it must stay under 107 bytes.
+    temp = tempfile.mkdtemp(prefix="mray-", dir="/tmp")
+    subprocess.run([*start, f"--temp-dir={temp}"], env=env, check=True, capture_output=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        import ray as ray_mod
 
-    ray_mod.shutdown()
-    subprocess.run([*ray, "stop", "--force"], env=env, capture_output=True)
+        ray_mod.shutdown()
+        subprocess.run([*ray, "stop", "--force"], env=env, capture_output=True)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ray_replicas_one_killed_mid_run_complete_with_exactly_k(

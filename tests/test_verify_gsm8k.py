@@ -39,7 +39,7 @@ EXTRACTIONS = [
     ("No numbers here at all.", None),
     ("", None),
     ("#### \nthe answer is 9", "9"),
-    ("He paid 1,2 or 3", "3"),
+    ("He paid 1,2 or 3", None),  # a hedge between numbers is not an answer
     ("#### 0.0", "0"),
     ("The answer is ١٢ (Arabic-Indic digits are not read)", None),
     ("#### 007", "7"),
@@ -139,3 +139,63 @@ def test_known_wrong_reference_item_1038_is_graded_against_the_published_referen
     verifier = GSM8KVerifier()
     assert verifier.check(p, "That means it will take 300,000/50,000 = 6 years.\n#### 6").verdict == "fail"
     assert verifier.check(p, "#### 4").verdict == "pass"
+
+
+# Whole answers and hedges (issue 10, item 7). Cases are our own, by the classes that lm-evaluation-harness's
+# GSM8K filters ("strict-match" after `####`, "flexible-extract" of the last number) get wrong or right.
+WHOLE_ANSWERS = [
+    ("#### 60 - 15 - 20 = 25", "25"),  # the value after the last `=`, not the first number
+    ("The answer is 12 * 3 = 36.", "36"),
+    ("So the total is 4 + 4 = 8.\n#### 5 - 3 = 2 apples", "2"),
+    ("#### 3/4", "0.75"),  # a fraction whole, not its numerator
+    ("#### 1/3", "1/3"),
+    ("#### 7 1/2", "7.5"),  # a mixed number
+    ("The answer is 1.5 million.", "1500000"),  # a scaled number
+    ("The answer is \\(\\$45\\).", "45"),  # LaTeX wrappers and an escaped dollar
+    ("Thus \\boxed{\\$1,200}", "1200"),
+    ("The answer is: 18 dollars", "18"),
+    ("#### -3", "-3"),
+]
+HEDGES = [
+    "#### 6 or 7",
+    "#### 10-12",
+    "#### 10 to 12",
+    "The answer is either 8 or 9.",
+    "So he can take either 8 or 9.",  # no marker: the last number, but it ends a hedge
+    "It is between 3 and 4.",
+    "The answer is 3 (or 4) hours.",
+]
+
+
+@pytest.mark.parametrize(("completion", "expected"), WHOLE_ANSWERS)
+def test_the_whole_answer_is_read(completion: str, expected: str) -> None:
+    assert extract_number(completion) == expected
+
+
+@pytest.mark.parametrize("completion", HEDGES)
+def test_a_hedge_is_no_answer_and_fails(completion: str) -> None:
+    assert extract_number(completion) is None
+    for reference in ("6", "7", "8", "9", "10", "12", "3", "4"):
+        assert GSM8KVerifier().check(Problem("0", "", reference), completion).verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    ("reference", "completion", "verdict"),
+    [
+        ("25", "#### 60 - 15 - 20 = 25", "pass"),
+        ("60", "#### 60 - 15 - 20 = 25", "fail"),
+        ("3", "#### 3/4", "fail"),
+        ("7", "#### 7 1/2", "fail"),
+        ("1", "The answer is 1.5 million.", "fail"),
+        ("1500000", "The answer is 1.5 million.", "pass"),
+        ("45", "The answer is \\(\\$45\\).", "pass"),
+    ],
+)
+def test_whole_answers_are_graded_by_their_value(reference: str, completion: str, verdict: str) -> None:
+    assert GSM8KVerifier().check(Problem("0", "", reference), completion).verdict == verdict
+
+
+def test_same_answer_compares_fractions_exactly() -> None:
+    verifier, p = GSM8KVerifier(), Problem("0", "", "1")
+    assert verifier.same_answer(p, "0.75", "3/4")
+    assert not verifier.same_answer(p, "1/3", "0.333333")

@@ -54,7 +54,7 @@ NORMALISED = [
     ("10\\%", "10"),
     ("5\\text{ cm}", "5"),
     ("\\text{(C)}", "(C)"),
-    ("x = 3", "3"),
+    ("x = 3", "x=3"),  # a variable is never dropped: an equation stays an equation
     ("1,000", "1000"),
     ("1,2", "1,2"),
     (".5", "0.5"),

@@ -175,6 +175,9 @@ def import_samples(
         bool,
         typer.Option("--all-problems", help="a new run holds all the task's problems, not just the file's"),
     ] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="the jsonl task's problems file (with --task jsonl)")
+    ] = None,
 ) -> None:
     """Bring samples made elsewhere (and their correctness labels) into a run."""
     from monkeys.store.ingest import IMPORTED, import_file
@@ -188,6 +191,7 @@ def import_samples(
         skip_bad=skip_bad,
         model=model,
         all_problems=all_problems,
+        data_file=data,
     )
     made = " (created)" if rep.created else ""
     labels = f", {rep.labels} labels as verifier '{IMPORTED}'" if rep.labels else ""

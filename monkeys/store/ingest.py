@@ -69,9 +69,11 @@ def import_file(
     skip_bad: bool = False,
     model: str | None = None,
     all_problems: bool = False,
+    data_file: str | Path | None = None,
 ) -> ImportReport:
     """Import `file` into the run at `run_path`, creating the run if needed with the problems the file
-    names (all of `task`'s with `all_problems`), so coverage counts only the problems that were sampled."""
+    names (all of `task`'s with `all_problems`), so coverage counts only the problems that were sampled
+    (`data_file`: the problems file of the `jsonl` task)."""
     path = Path(file)
     if not path.is_file():
         raise MonkeysError(f"{path} does not exist; check the file name")
@@ -79,7 +81,7 @@ def import_file(
         raise MonkeysError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     fmt = detect_format(path) if fmt == "auto" else fmt
     ensure_writable(Path(run_path), "run")
-    existing, problems, make_run = _target(Path(run_path), task, data_dir, model)
+    existing, problems, make_run = _target(Path(run_path), task, data_dir, model, data_file)
     task_name = existing.manifest["task"]["name"] if existing is not None else task
     report = ImportReport(str(run_path), fmt, existing is None)
     stored = existing.stored_indices() if existing is not None else {}
@@ -209,7 +211,7 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
 
 
 def _target(
-    path: Path, task: str | None, data_dir: str | None, model: str | None
+    path: Path, task: str | None, data_dir: str | None, model: str | None, data_file: str | Path | None = None
 ) -> tuple[Run | None, dict[str, Problem], Callable[[set[str] | None], Run]]:
     """The run at `path` (None if there is none yet), its problems, and how to create it. A new run is only
     created once the file has passed validation, so a rejected import leaves no half-made run behind."""
@@ -236,7 +238,8 @@ def _target(
     import monkeys.tasks  # noqa: F401  (registers the built-in tasks)
 
     t = TASKS.create(task)
-    options = TaskOptions(data_dir=data_dir)
+    data = str(Path(data_file).resolve()) if data_file is not None else None
+    options = TaskOptions(data_dir=data_dir, data_file=data)
     problems = t.load(options)
     manifest = Manifest(
         TaskEntry(t.name, t.default_verifier, options.manifest()),

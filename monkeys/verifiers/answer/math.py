@@ -1,6 +1,15 @@
-"""The `math` verifier: the final answer of a MATH-style completion (last `\\boxed{}` or the Minerva
-"The final answer is X. I hope it is correct."), judged equivalent to the reference by `math-verify`
-(LaTeX → SymPy), after a cheap normalised-string comparison.
+"""The `math` verifier: the final answer of a MATH-style completion (last `\\boxed{}`, several boxes listed
+together as one answer set, or the Minerva "The final answer is X. I hope it is correct."), judged against
+the reference exactly.
+
+Grading, cheapest first: the same normalised string passes; numbers, fractions and simple expressions are
+compared by exact arithmetic without SymPy (`values.py`); everything else is parsed by math-verify's LaTeX
+parser and compared exactly by `compare.py` (its module docstring states the rule). The reference is read
+once per problem and kept.
+
+`extraction="lenient"` also reads prose answers ("Answer: $9$", "Final Answer: The largest $n$ is 34.") when
+there is neither a box nor a Minerva sentence; it is part of the verifier's version, so its verdicts are never
+mixed with strict ones.
 
 SymPy can hang on adversarial input. This verifier turns off math-verify's own SIGALRM timeouts (they only
 work in a process's main thread); the runner enforces the wall-clock limit by killing the worker process
@@ -10,47 +19,81 @@ that runs the check (see `pool.py`). Call `check` directly only where a hang is 
 from __future__ import annotations
 
 import functools
-import logging
-import re
 import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
+from monkeys.errors import MonkeysError
 from monkeys.records import Problem
-from monkeys.verifiers.answer.latex import MAX_ANSWER_CHARS, final_answer, normalize
+from monkeys.verifiers.answer import compare, values
+from monkeys.verifiers.answer.latex import MAX_ANSWER_CHARS, final_answer, is_list, normalize
 from monkeys.verifiers.base import VERIFIERS, JudgesEquivalence, Verdict
 
-_INTEGER = re.compile(r"-?[0-9]{1,50}")
-GOLD_MEMO = 4096  # parsed references kept per process; a worker sees one problem's answers in a row
+# 3: exact comparison (no absolute epsilon, no 6-place rounding); equations, lists and answer sets kept;
+#    `y=` no longer stripped; undefined values fail instead of erroring; the `extraction` option
+VERSION = "3"
+EXTRACTIONS = ("strict", "lenient")
+GOLD_MEMO = 4096  # references kept per process; a worker sees one problem's answers in a row
 
 
-def extract_answer(completion: str) -> str | None:
-    """The normalised final answer of a completion, or None when it states none."""
-    raw = final_answer(completion)
+def extract_answer(completion: str, lenient: bool = False, answer_set: bool = True) -> str | None:
+    """The normalised final answer of a completion, or None when it states none. `answer_set`: boxes listed
+    together (`\\boxed{-2} and \\boxed{1}`) are one answer; otherwise the last box is."""
+    raw = final_answer(completion, lenient=lenient, answer_set=answer_set)
     if raw is None:
         return None
     answer = normalize(raw)
     return answer or None
 
 
+@dataclass
+class _Reference:
+    """A problem's reference, read once: its normalised string, exact reading and (lazily) SymPy object."""
+
+    text: str
+    reading: values.Reading | None
+    is_decimal: bool
+    is_list: bool  # a list reference reads listed boxes as one answer set; any other grades the last box
+    _parsed: list[Any] = field(default_factory=list)
+
+    def parsed(self) -> Any | None:
+        if not self._parsed:
+            self._parsed.append(_parse(self.text))
+        return self._parsed[0]
+
+
 @VERIFIERS.register("math")
 class MathVerifier(JudgesEquivalence):
-    """Equivalence of final answers: normalised strings first, then math-verify's symbolic comparison."""
+    """Exact equivalence of final answers: normalised strings, then exact arithmetic, then SymPy.
+
+    Args:
+        extraction: "strict" (default: the last box or the Minerva sentence, as the MATH/Minerva
+            harnesses read answers) or "lenient" (also a prose "Answer: ..." line when neither is there).
+    """
 
     name = "math"
-    version = "2"  # 2: prose after "The final answer is" is no longer taken for an answer
-    preload = ("math_verify", "sympy")  # imported once by the worker pool's fork server
+    version = VERSION  # an instance's version also names its extraction when that is not the default
+    # imported once by the worker pool's fork server; `_warm` also runs one parse and comparison there
+    preload = ("math_verify", "sympy", "monkeys.verifiers.answer._warm")
 
-    def __init__(self) -> None:
-        self._gold: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+    def __init__(self, extraction: str = "strict") -> None:
+        if extraction not in EXTRACTIONS:
+            raise MonkeysError(
+                f"unknown math extraction {extraction!r}; choose one of: {', '.join(EXTRACTIONS)}"
+            )
+        self.extraction = extraction
+        self.version = VERSION if extraction == "strict" else f"{VERSION}+{extraction}"
+        self._lenient = extraction == "lenient"
+        self._gold: OrderedDict[tuple[str, str], _Reference] = OrderedDict()
 
     # -- the verifier contract -------------------------------------------------------------------------
     def extract(self, problem: Problem, completion: str) -> str | None:
-        return extract_answer(completion)
+        return extract_answer(completion, self._lenient, self._reference(problem).is_list)
 
     def check(self, problem: Problem, completion: str) -> Verdict:
         t0 = time.perf_counter()
-        answer = extract_answer(completion)
+        answer = self.extract(problem, completion)
         if answer is None:
             return Verdict("fail", None, "no answer found", time.perf_counter() - t0)
         verdict, detail = self.judge(problem, answer)
@@ -61,73 +104,77 @@ class MathVerifier(JudgesEquivalence):
 
     def same_answer(self, problem: Problem, a: str, b: str) -> bool:
         """Equivalence of two answers, for majority vote. Runs SymPy in this process without a time limit;
-        parses are memoised, and two plain integers are compared without SymPy."""
+        parses are memoised, and numbers and simple expressions are compared without SymPy."""
         na, nb = normalize(a), normalize(b)
         if na == nb:
             return True
-        if _INTEGER.fullmatch(na) and _INTEGER.fullmatch(nb):
-            return int(na) == int(nb)
-        try:
-            return self._equivalent(_parse_memo(na), _parse_memo(nb))
-        except Exception:  # an answer SymPy cannot compare is not the same answer
+        ra, rb = _read(na), _read(nb)
+        if ra is not None and rb is not None:
+            decided = values.decide(ra, rb)
+            if decided is not None:
+                return decided
+        pa, pb = _parse(na), _parse(nb)
+        if pa is None or pb is None:
             return False
+        return compare.equivalent(pa, pb, compare.has_decimal(na))
 
     def warm_up(self) -> None:
         """One parse and comparison, so SymPy's and the LaTeX parser's lazy set-up happens before the first
         timed check (the worker pool calls this before a worker takes work)."""
-        self._equivalent(self._parse("\\frac{1}{2}"), self._parse("0.5"))
+        compare.equivalent(compare.parse("\\frac{1}{2}"), compare.parse("\\sqrt{2}x"))
 
     # -- grading ---------------------------------------------------------------------------------------
     def judge(self, problem: Problem, answer: str) -> tuple[str, str]:
         """(verdict, detail) for an extracted, normalised answer."""
-        expected = normalize(problem.reference)
-        if not expected:
+        gold = self._reference(problem)
+        if not gold.text:
             return "error", "the problem has no reference answer"
-        if answer == expected:
+        if answer == gold.text:
             return "pass", "same normalised answer"
         if len(answer) > MAX_ANSWER_CHARS:
             return "fail", f"answer too long ({len(answer)} characters)"
-        gold = self._gold_parse(problem, expected)
-        pred = self._parse(answer)
-        if not gold:
+        expected = f"not equivalent to {gold.text[:100]}"
+        pred_reading = _read(answer)
+        if gold.reading is not None and pred_reading is not None:
+            decided = values.decide(gold.reading, pred_reading)
+            if decided is not None:
+                return ("pass", "same exact value") if decided else ("fail", expected)
+        gold_parsed = gold.parsed()
+        if gold_parsed is None:
             return "fail", "reference not parseable; strings differ"
-        if not pred:
+        pred = _parse(answer)
+        if pred is None:
             return "fail", "answer not parseable; strings differ"
         try:
-            ok = self._equivalent(gold, pred)
-        except Exception as exc:  # SymPy raises anything from RecursionError to TypeError on odd input
-            return "error", f"math-verify raised {type(exc).__name__}: {str(exc)[:200]}"
-        return ("pass", "equivalent") if ok else ("fail", f"not equivalent to {expected[:100]}")
+            ok = compare.equivalent(gold_parsed, pred, gold.is_decimal)
+        except Exception as exc:  # the comparison itself guards SymPy's errors: this is a fault of ours
+            return "error", f"comparison raised {type(exc).__name__}: {str(exc)[:200]}"
+        return ("pass", "equivalent") if ok else ("fail", expected)
 
-    def _gold_parse(self, problem: Problem, expected: str) -> list[Any]:
-        key = (problem.problem_id, expected)
-        if key in self._gold:
+    def _reference(self, problem: Problem) -> _Reference:
+        key = (problem.problem_id, problem.reference)
+        ref = self._gold.get(key)
+        if ref is not None:
             self._gold.move_to_end(key)
-            return self._gold[key]
-        parsed = self._parse(expected)
-        self._gold[key] = parsed
+            return ref
+        text = normalize(problem.reference)
+        ref = _Reference(text, _read(text), compare.has_decimal(text), is_list(text))
+        self._gold[key] = ref
         if len(self._gold) > GOLD_MEMO:
             self._gold.popitem(last=False)
-        return parsed
-
-    @staticmethod
-    def _parse(answer: str) -> list[Any]:
-        from math_verify import parse
-
-        logging.getLogger("math_verify").setLevel(logging.ERROR)
-        # parsing_timeout=None: no SIGALRM; the worker pool's hard kill is the limit.
-        return parse(f"\\boxed{{{answer}}}", parsing_timeout=None)
-
-    @staticmethod
-    def _equivalent(gold: list[Any], pred: list[Any]) -> bool:
-        from math_verify import verify
-
-        if not gold or not pred:
-            return False
-        return bool(verify(gold, pred, timeout_seconds=None, raise_on_error=True))
+        return ref
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _parse_memo(answer: str) -> list[Any]:
-    """`MathVerifier._parse`, memoised: grouping compares each distinct answer with many others."""
-    return MathVerifier._parse(answer)
+def _read(answer: str) -> values.Reading | None:
+    return values.read(answer)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parse(answer: str) -> Any | None:
+    """`compare.parse`, memoised (grouping compares each distinct answer with many others); None when the
+    parser cannot read the answer."""
+    try:
+        return compare.parse(answer)
+    except Exception:  # the LaTeX parser raises anything on odd input; an unreadable answer is no answer
+        return None
