@@ -121,6 +121,6 @@ def ray_pool(
         for r in actors:
             r.close()
         raise MonkeysError(
-            f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:300]})"
+            f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:3000]})"
         ) from None
     return ReplicaPool(actors, hang_timeout=hang_timeout)
