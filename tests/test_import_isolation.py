@@ -22,3 +22,10 @@ def test_importing_a_verifier_loads_no_task_or_engine(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_distributional_models_do_not_import_the_curve_laws() -> None:
+    """fits imports distributional; the shared pieces live in analysis/law.py, so there is no cycle."""
+    code = "import sys, monkeys.analysis.distributional; print('monkeys.analysis.fits' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"

@@ -21,7 +21,8 @@ import numpy as np
 from scipy import optimize, special
 
 from monkeys.analysis.coverage import log_spaced_ks
-from monkeys.analysis.fits import FIT_POINTS, Fit, _loglog_lines
+from monkeys.analysis.law import FIT_POINTS, Fit
+from monkeys.analysis.law import loglog_lines as _loglog_lines
 from monkeys.analysis.outcomes import Counts
 
 DRAWS = 400
