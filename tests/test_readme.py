@@ -37,7 +37,12 @@ def test_demo_then_the_readme_commands_work_as_written() -> None:
     assert "runs/demo-gsm8k: 256 samples stored" in demo.stdout
     assert "verdicts: pass" in demo.stdout and "demo: plot at runs/demo-gsm8k/coverage.png" in demo.stdout
     assert (ROOT / "runs" / "demo-gsm8k" / "coverage.png").is_file()
-    assert "WARNING" not in demo.stdout + demo.stderr.split("embedded model:")[-1]  # quiet after set-up
+    # quiet once set-up (pip's own notices) is done: nothing from vLLM or torch reaches the terminal
+    start = demo.stderr.find(
+        "engine logs:"
+    )  # the sample command's first line (absent when nothing to sample)
+    after_setup = demo.stdout.split("embedded model:")[-1] + (demo.stderr[start:] if start >= 0 else "")
+    assert "WARNING" not in after_setup and "Warning" not in after_setup, after_setup
     proc = subprocess.run(
         ["bash", "-e", "-c", after_demo_commands()],
         cwd=ROOT,
