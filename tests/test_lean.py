@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -136,10 +135,9 @@ def test_unknown_environment_is_the_repls_own_error() -> None:
 
 def test_a_hung_proof_is_killed_at_its_limit_and_the_process_replaced() -> None:
     r = Repl(ReplConfig((sys.executable, str(STANDIN))), HEADER)
-    t0 = time.monotonic()
-    with pytest.raises(ReplTimeout):
+    with pytest.raises(ReplTimeout):  # the stand-in never answers a `repeat`: only the limit ends the wait
         r.send({"cmd": STATEMENT + "  repeat simp\n", "env": r.header_env}, 1.5)
-    assert time.monotonic() - t0 < 10 and not r.alive
+    assert not r.alive  # killed, so its process group holds nothing
 
 
 def test_header_errors_are_reported_not_swallowed() -> None:
