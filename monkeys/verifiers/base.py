@@ -5,6 +5,9 @@ capability classes the runner dispatches on with `isinstance` (never by probing 
 
 - `ChecksExtract`: the verdict of an already-extracted answer (`check_extract`); with `runs_inline = True`
   the runner checks in its own process on the extract itself, skipping a second extraction.
+- `ChecksQuickly`: a verdict for an extract when one is certain in microseconds without any chance of a hang
+  (`quick_check`, e.g. exact arithmetic on plain numbers), None when the check needs the killable worker
+  pool; the runner asks in its own process first and sends only the rest to the pool.
 - `ChecksBatch`: grades many (problem, completion) pairs at once (`check_batch`), e.g. on warm sandboxes;
   the runner hands it deduplicated work instead of using its own worker pool.
 - `StreamsBatch`: a `ChecksBatch` that yields each verdict as its check ends (`iter_batch`), so a killed run
@@ -68,6 +71,15 @@ class ChecksExtract(Verifier):
     def check_extract(self, problem: Problem, answer: str | None) -> Verdict: ...
 
 
+class ChecksQuickly(Verifier):
+    """Capability: the verdict `check` would give, for an extract that can be decided in microseconds by
+    code that cannot hang (no SymPy, no subprocess); None when it cannot. The verdict (value, answer and
+    detail) must be exactly `check`'s: the runner uses it in place of a pooled check."""
+
+    @abstractmethod
+    def quick_check(self, problem: Problem, answer: str | None) -> Verdict | None: ...
+
+
 class ChecksBatch(Verifier):
     """Capability: many checks at once; must return one verdict per item, in order."""
 
@@ -103,6 +115,7 @@ __all__ = [
     "VERIFIERS",
     "ChecksBatch",
     "ChecksExtract",
+    "ChecksQuickly",
     "JudgesEquivalence",
     "Problem",
     "StreamsBatch",

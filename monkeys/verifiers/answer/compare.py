@@ -100,6 +100,56 @@ def equivalent(gold: Any, pred: Any, gold_is_decimal: bool = False) -> bool:
     return False
 
 
+# -- a reference against plain numbers ----------------------------------------------------------------
+NEVER = "never"
+MARGIN = 2.0  # `differs` decides only when the gap is this many times `_clearly_different`'s threshold
+
+
+def against_number(gold: Any) -> tuple[str, complex | None] | None:
+    """What `equivalent(gold, number)` can be for a plain number (a SymPy number with no symbols, sets,
+    relations, lists or matrices in it), worked out once per reference: (NEVER, None) when it is False for
+    every number (`gold` is a set, tuple, interval, matrix, undefined value or an equation that is not an
+    assignment); ("value", v) when `gold` is a scalar worth v at `_clearly_different`'s point, so that a
+    number clearly different from v is not equivalent (`differs`); None when neither can be said (SymPy
+    must decide). Mirrors `equivalent`'s branches in order."""
+    from sympy import Basic, MatrixBase, N, nan, zoo
+    from sympy.sets.sets import Set
+
+    try:
+        while _is_relation(gold):  # `x = 3` compares its value; any other relation equals no number
+            gold = _assigned_value(gold)
+            if gold is None:
+                return NEVER, None
+        if isinstance(gold, MatrixBase) or _sequence(gold) is not None or isinstance(gold, Set):
+            return NEVER, None
+        if not isinstance(gold, Basic) or gold.has(nan, zoo):
+            return NEVER, None
+        if _symbolic_word(gold):
+            return None
+        g = N(gold.subs(_point(gold.free_symbols)), 30)
+        if not g.is_number or g.free_symbols or not g.is_finite:
+            return None
+        value = complex(g)
+    except Exception:
+        return None
+    if not (abs(value) < float("inf")):
+        return None
+    return "value", value
+
+
+def differs(target: tuple[str, complex | None], number: float) -> bool | None:
+    """True when a plain number worth `number` (an accurate float) is surely not equivalent to the reference
+    `against_number` described as `target`; None when SymPy must decide."""
+    kind, value = target
+    if kind == NEVER:
+        return True
+    assert value is not None
+    scale = max(abs(value), abs(number))
+    if abs(value - number) > MARGIN * CLEARLY_DIFFERENT * scale:
+        return True
+    return None
+
+
 # -- structure -----------------------------------------------------------------------------------------
 def _is_relation(x: Any) -> bool:
     from latex2sympy2_extended.logic import And
@@ -249,14 +299,22 @@ _POINT = (0.5772156649015329, 1.3247179572447460, 0.2614972128476428, 2.68545200
 CLEARLY_DIFFERENT = 1e-6  # relative; no evaluation error of a short expression at 30 digits comes close
 
 
+def _point(symbols: Any) -> dict[Any, Any]:
+    """The fixed point at which `_clearly_different` evaluates: each free symbol (sorted by name) set to an
+    irrational-ish number."""
+    from sympy import Float
+
+    ordered = sorted(symbols, key=str)
+    return {x: Float(_POINT[i % len(_POINT)] + i // len(_POINT), 30) for i, x in enumerate(ordered)}
+
+
 def _clearly_different(gold: Any, pred: Any) -> bool:
     """Whether the two values differ numerically at one point (the free symbols set to fixed irrational-ish
     numbers), by more than a relative 1e-6: then they are different answers. Inconclusive (False) when
     either side does not evaluate to a finite number there."""
-    from sympy import Abs, Float, N
+    from sympy import Abs, N
 
-    symbols = sorted(gold.free_symbols | pred.free_symbols, key=str)
-    at = {x: Float(_POINT[i % len(_POINT)] + i // len(_POINT), 30) for i, x in enumerate(symbols)}
+    at = _point(gold.free_symbols | pred.free_symbols)
     try:
         g, p = N(gold.subs(at), 30), N(pred.subs(at), 30)
         if not (g.is_number and p.is_number) or g.free_symbols or p.free_symbols:

@@ -28,7 +28,7 @@ from monkeys.errors import MonkeysError
 from monkeys.records import Problem
 from monkeys.verifiers.answer import compare, values
 from monkeys.verifiers.answer.latex import MAX_ANSWER_CHARS, final_answer, is_list, normalize
-from monkeys.verifiers.base import VERIFIERS, JudgesEquivalence, Verdict
+from monkeys.verifiers.base import VERIFIERS, ChecksQuickly, JudgesEquivalence, Verdict
 
 # 3: exact comparison (no absolute epsilon, no 6-place rounding); equations, lists and answer sets kept;
 #    `y=` no longer stripped; undefined values fail instead of erroring; the `extraction` option
@@ -56,15 +56,23 @@ class _Reference:
     is_decimal: bool
     is_list: bool  # a list reference reads listed boxes as one answer set; any other grades the last box
     _parsed: list[Any] = field(default_factory=list)
+    _target: list[Any] = field(default_factory=list)
 
     def parsed(self) -> Any | None:
         if not self._parsed:
             self._parsed.append(_parse(self.text))
         return self._parsed[0]
 
+    def against_number(self) -> tuple[str, complex | None] | None:
+        """`compare.against_number` of the parsed reference, worked out once (None: SymPy decides)."""
+        if not self._target:
+            parsed = self.parsed()
+            self._target.append(None if parsed is None else compare.against_number(parsed))
+        return self._target[0]
+
 
 @VERIFIERS.register("math")
-class MathVerifier(JudgesEquivalence):
+class MathVerifier(ChecksQuickly, JudgesEquivalence):
     """Exact equivalence of final answers: normalised strings, then exact arithmetic, then SymPy.
 
     Args:
@@ -86,6 +94,7 @@ class MathVerifier(JudgesEquivalence):
         self.version = VERSION if extraction == "strict" else f"{VERSION}+{extraction}"
         self._lenient = extraction == "lenient"
         self._gold: OrderedDict[tuple[str, str], _Reference] = OrderedDict()
+        self._last: tuple[tuple[str, str] | None, Any] = (None, None)
 
     # -- the verifier contract -------------------------------------------------------------------------
     def extract(self, problem: Problem, completion: str) -> str | None:
@@ -124,24 +133,37 @@ class MathVerifier(JudgesEquivalence):
         compare.equivalent(compare.parse("\\frac{1}{2}"), compare.parse("\\sqrt{2}x"))
 
     # -- grading ---------------------------------------------------------------------------------------
+    def quick_check(self, problem: Problem, answer: str | None) -> Verdict | None:
+        """`check`'s verdict for an extracted answer when exact arithmetic (no SymPy) settles it; None when
+        it needs SymPy. Microseconds and cannot hang, so the runner calls it in its own process."""
+        t0 = time.perf_counter()
+        if answer is None:
+            return Verdict("fail", None, "no answer found", time.perf_counter() - t0)
+        decided = self._quick_judge(self._reference(problem), answer)
+        if decided is None:
+            return None
+        return Verdict(decided[0], answer[:MAX_ANSWER_CHARS], decided[1], time.perf_counter() - t0)
+
     def judge(self, problem: Problem, answer: str) -> tuple[str, str]:
         """(verdict, detail) for an extracted, normalised answer."""
         gold = self._reference(problem)
-        if not gold.text:
-            return "error", "the problem has no reference answer"
-        if answer == gold.text:
-            return "pass", "same normalised answer"
-        if len(answer) > MAX_ANSWER_CHARS:
-            return "fail", f"answer too long ({len(answer)} characters)"
+        decided = self._quick_judge(gold, answer)
+        if decided is not None:
+            return decided
         expected = f"not equivalent to {gold.text[:100]}"
-        pred_reading = _read(answer)
-        if gold.reading is not None and pred_reading is not None:
-            decided = values.decide(gold.reading, pred_reading)
-            if decided is not None:
-                return ("pass", "same exact value") if decided else ("fail", expected)
         gold_parsed = gold.parsed()
         if gold_parsed is None:
             return "fail", "reference not parseable; strings differ"
+        if gold.reading is None and _plain_number(answer):
+            # a plain number against a reference the exact reader cannot read (`(1,2)`, `x^2+1`, `i`): the
+            # reference's shape or its value, worked out once, settles most of them without parsing the answer
+            target = gold.against_number()
+            pred_reading = _read(answer)
+            if target is not None and pred_reading is not None:
+                number = pred_reading.items[0]
+                value = number.exact if number.exact is not None else number.approx
+                if value is not None and compare.differs(target, float(value)):
+                    return "fail", expected
         pred = _parse(answer)
         if pred is None:
             return "fail", "answer not parseable; strings differ"
@@ -151,18 +173,52 @@ class MathVerifier(JudgesEquivalence):
             return "error", f"comparison raised {type(exc).__name__}: {str(exc)[:200]}"
         return ("pass", "equivalent") if ok else ("fail", expected)
 
+    def _quick_judge(self, gold: _Reference, answer: str) -> tuple[str, str] | None:
+        """The verdicts that need no SymPy: no reference, equal strings, too long, or two exact readings."""
+        if not gold.text:
+            return "error", "the problem has no reference answer"
+        if answer == gold.text:
+            return "pass", "same normalised answer"
+        if len(answer) > MAX_ANSWER_CHARS:
+            return "fail", f"answer too long ({len(answer)} characters)"
+        if gold.reading is not None:
+            pred_reading = _read(answer)
+            if pred_reading is not None:
+                decided = values.decide(gold.reading, pred_reading)
+                if decided is not None:
+                    return (
+                        ("pass", "same exact value")
+                        if decided
+                        else ("fail", f"not equivalent to {gold.text[:100]}")
+                    )
+        return None
+
     def _reference(self, problem: Problem) -> _Reference:
         key = (problem.problem_id, problem.reference)
+        if key == self._last[0]:  # samples come a problem at a time: skip the memo's bookkeeping
+            return self._last[1]
         ref = self._gold.get(key)
         if ref is not None:
             self._gold.move_to_end(key)
+            self._last = (key, ref)
             return ref
         text = normalize(problem.reference)
         ref = _Reference(text, _read(text), compare.has_decimal(text), is_list(text))
         self._gold[key] = ref
         if len(self._gold) > GOLD_MEMO:
             self._gold.popitem(last=False)
+        self._last = (key, ref)
         return ref
+
+
+def _plain_number(answer: str) -> bool:
+    """Whether a readable answer is one number whose float is accurate and whose SymPy parse is that number:
+    not a list, not a braced group (the parser reads `{5}` as a set), and, unless it is rational, with no
+    sum or difference in it (a float sum of irrationals may cancel)."""
+    reading = _read(answer)
+    if reading is None or reading.is_list or answer.lstrip("(+-").startswith("{"):
+        return False
+    return reading.items[0].exact is not None or ("+" not in answer[1:] and "-" not in answer[1:])
 
 
 @functools.lru_cache(maxsize=1 << 14)
