@@ -27,6 +27,7 @@ from monkeys.records import Problem
 from monkeys.verifiers.base import Verdict
 
 STARTUP_LIMIT = 120.0  # seconds for a worker to build its verifier
+BASE_PRELOAD = ("monkeys.verifiers", __name__)  # what every worker needs, imported once by the fork server
 
 
 @dataclass
@@ -78,20 +79,35 @@ def _worker(conn: mpc.Connection, name: str, options: dict[str, Any], imports: S
 
 
 @contextlib.contextmanager
-def _unimportable_main_hidden() -> Iterator[None]:
-    """A child started by the fork server re-imports the parent's main script by path; a script read from
-    stdin has no such path (`<stdin>`), so hide it for the moment of the start."""
+def _main_hidden(imports: Sequence[str]) -> Iterator[None]:
+    """A child started by the fork server re-imports the parent's main module (by name or path) before it
+    runs: the CLI's whole import tree, or a script's, a few hundred milliseconds per worker, and impossible
+    for a script read from stdin (`<stdin>`). Workers need only the verifier's module, so hide the main
+    module for the moment of the start, unless the verifier is defined in it."""
     main = sys.modules.get("__main__")
-    names = vars(main) if main is not None else {}
-    path, spec = names.get("__file__"), names.get("__spec__")
-    if main is None or path is None or spec is not None or os.path.exists(path):
+    if main is None or "__main__" in imports:
         yield
         return
-    del main.__file__
+    names = vars(main)
+    saved = {k: names[k] for k in ("__file__", "__spec__") if k in names}
+    names.pop("__file__", None)
+    names["__spec__"] = None
     try:
         yield
     finally:
-        main.__file__ = path
+        names.pop("__spec__", None)
+        names.update(saved)
+
+
+def prestart(preload: Sequence[str], imports: Sequence[str] = ()) -> None:
+    """Start the fork server (which imports `preload`, e.g. SymPy, for a second or more) in the background,
+    so a pool made later starts in milliseconds; harmless when it already runs."""
+    from multiprocessing import forkserver
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([*BASE_PRELOAD, *preload, *imports])
+    with _main_hidden(imports):
+        forkserver.ensure_running()
 
 
 @dataclass
@@ -120,24 +136,39 @@ class CheckPool:
             raise MonkeysError(f"--timeout must be > 0 seconds, got {timeout}")
         self.name, self.options, self.timeout, self.imports = name, options, timeout, tuple(imports)
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["monkeys.verifiers", *preload, *self.imports])
+        self._ctx.set_forkserver_preload([*BASE_PRELOAD, *preload, *self.imports])
         self._slots: list[_Slot] = []
         self.kills = 0
+        started: list[tuple[Any, mpc.Connection]] = []
         try:
-            for _ in range(workers):
-                self._slots.append(self._spawn())
+            for _ in range(workers):  # start them all, then wait: they build their verifiers in parallel
+                started.append(self._start())
+            for proc, conn in started:
+                self._slots.append(self._ready(proc, conn))
         except BaseException:
+            slotted = {id(s.process) for s in self._slots}
+            for proc, conn in started:
+                if id(proc) not in slotted:
+                    proc.kill()
+                    proc.join()
+                    conn.close()
             self.close()
             raise
 
     def _spawn(self) -> _Slot:
+        return self._ready(*self._start())
+
+    def _start(self) -> tuple[Any, mpc.Connection]:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
             target=_worker, args=(child, self.name, self.options, self.imports), daemon=True
         )
-        with _unimportable_main_hidden():
+        with _main_hidden(self.imports):
             proc.start()
         child.close()
+        return proc, parent
+
+    def _ready(self, proc: Any, parent: mpc.Connection) -> _Slot:
         if not parent.poll(STARTUP_LIMIT):
             proc.kill()
             raise MonkeysError(

@@ -10,7 +10,9 @@
    that verdict (`cache.py`).
 4. Canaries: on the problems still to check, the verifier's gold completion must pass and an empty
    completion must fail, or nothing is written and the run is refused.
-5. Checks run in killable worker processes (`pool.py`), in the verifier's own `check_batch` (a
+5. Checks run in killable worker processes (`pool.py`; a `ChecksQuickly` verifier first settles what it
+   can in this process, exactly and in microseconds, and only the rest goes to the pool, whose fork server
+   is started before extraction so that its imports overlap it), in the verifier's own `check_batch` (a
    `ChecksBatch`), or, for verifiers that declare `runs_inline = True` (microsecond checks that cannot
    hang), in this process, on the extract itself when the verifier is a `ChecksExtract`. Inline verifiers skip the
    verdict cache: looking a verdict up costs more than making it.
@@ -20,10 +22,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +40,19 @@ from monkeys.store import Run
 from monkeys.store.schema import VERDICTS
 from monkeys.store.shards import ShardBuffer
 from monkeys.store.verdict_sets import MANIFEST_KEY, canonical, set_mask, stored_sets
-from monkeys.verifiers.base import VERIFIERS, ChecksBatch, ChecksExtract, StreamsBatch, Verdict, Verifier
+from monkeys.verifiers.base import (
+    VERIFIERS,
+    ChecksBatch,
+    ChecksExtract,
+    ChecksQuickly,
+    StreamsBatch,
+    Verdict,
+    Verifier,
+)
 from monkeys.verifiers.stage.cache import VerdictCache, item_key, problem_key
 from monkeys.verifiers.stage.canaries import Canaries
 from monkeys.verifiers.stage.dedup import Group, group_pending
-from monkeys.verifiers.stage.pool import Batch, CheckPool
+from monkeys.verifiers.stage.pool import Batch, CheckPool, prestart
 
 DEFAULT_TIMEOUT = 10.0
 BATCH_ITEMS = 32  # checks per message to a worker
@@ -183,6 +194,10 @@ def verify_run(
         ours, legacy = _choose_set(run, table, name, report.version, identity, defaults, regrade)
         sink = _Sink(table, name, report.version, cache, problems, ours)
         done = _done_keys(table, name, report.version, ours, legacy)
+        pooled = not verifier.runs_inline and not isinstance(verifier, ChecksBatch) and ray is None
+        if pooled:  # the fork server imports the verifier's modules (SymPy: a second) while we extract
+            with contextlib.suppress(Exception):  # a failure here shows, clearly, when the pool starts
+                prestart(tuple(verifier.preload), (type(verifier).__module__,))
         groups, errors, report.samples, report.already_done = group_pending(run, verifier, problems, done)
         report.extract_errors = len(errors)
         pending_problems = {g.problem_id for g in groups.values()}
@@ -194,21 +209,24 @@ def verify_run(
                 groups[key].canary = g.canary
             else:
                 groups[key] = g
-        if cache is not None:
-            for g in groups.values():
-                g.key = item_key(g.extract, g.text)
-        report.distinct = sum(1 for g in groups.values() if g.members)
+        quick = _quick_verdicts(verifier, problems, groups.values()) if pooled else {}
         todo = list(groups.values())
-        if cache is not None and todo:
-            hits = cache.get_many(name, sink.cache_version, [(sink.pkey(g.problem_id), g.key) for g in todo])
+        slow = [g for g in todo if id(g) not in quick]  # quick verdicts skip the cache, as inline ones do
+        if cache is not None:
+            for g in slow:
+                g.key = item_key(g.extract, g.text)
+        report.distinct = sum(1 for g in todo if g.members)
+        if cache is not None and slow:
+            hits = cache.get_many(name, sink.cache_version, [(sink.pkey(g.problem_id), g.key) for g in slow])
             resolved = {
                 id(g): hits[(sink.pkey(g.problem_id), g.key)]
-                for g in todo
+                for g in slow
                 if (sink.pkey(g.problem_id), g.key) in hits
             }
-            report.cache_hits = sum(1 for g in todo if id(g) in resolved and g.members)
+            report.cache_hits = sum(1 for g in slow if id(g) in resolved and g.members)
         else:
             resolved = {}
+        resolved.update(quick)
         runner = _Executor(verifier, name, chosen, workers, timeout, ray)
         bar: _NoBar | _RichBar = _NoBar()
         try:
@@ -219,7 +237,7 @@ def verify_run(
             canaries.enforce({g.problem_id + ":" + g.canary: resolved[id(g)] for g in todo if g.canary})
             sink.add_rows(errors)  # only once the canaries allow writing anything
             rest = [g for g in todo if g.members and id(g) not in resolved]
-            report.checks = len(rest) + len(first)
+            report.checks = len(rest) + len(first) + len(quick)
             bar = _progress(progress, sum(len(g.members) for g in todo if g.members), name)
             for g in todo:
                 if g.members and id(g) in resolved:
@@ -400,6 +418,25 @@ class _Executor:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+
+
+def _quick_verdicts(
+    verifier: Verifier, problems: dict[str, Problem], groups: Iterable[Group]
+) -> dict[int, Verdict]:
+    """Verdicts of the groups a `ChecksQuickly` verifier settles in this process (by group id); the rest need
+    the worker pool. A quick check that raises leaves its group to the pool."""
+    if not isinstance(verifier, ChecksQuickly):
+        return {}
+    out: dict[int, Verdict] = {}
+    quick = verifier.quick_check
+    for g in groups:
+        try:
+            v = quick(problems[g.problem_id], g.extract)
+        except Exception:
+            continue
+        if isinstance(v, Verdict):
+            out[id(g)] = v
+    return out
 
 
 def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
