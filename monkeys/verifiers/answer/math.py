@@ -18,6 +18,7 @@ that runs the check (see `pool.py`). Call `check` directly only where a hang is 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections import OrderedDict
@@ -35,6 +36,28 @@ from monkeys.verifiers.base import VERIFIERS, ChecksQuickly, JudgesEquivalence, 
 VERSION = "3"
 EXTRACTIONS = ("strict", "lenient")
 GOLD_MEMO = 4096  # references kept per process; a worker sees one problem's answers in a row
+WARM_ANSWERS = (  # one of each shape of MATH answer (`warm_up`)
+    "3x^4-2x^3+x^2-7x+5",
+    "\\frac{a+1}{b^2}",
+    "(-\\infty,3]\\cup(4,\\infty)",
+    "\\{1,2\\}",
+    "(1,\\frac{2}{3})",
+    "2\\sqrt{3}+i",
+    "y=2x+1",
+    "x\\le 5",
+    "\\begin{pmatrix}1\\\\2\\end{pmatrix}",
+    "\\text{yes}",
+    "x\\in[0,1)",
+    "7(x-1)(x+2)",
+    "\\pi r^2",
+    "e^{2}",
+    "\\sin x",
+    "10^{-3}",
+    "a,b,c",
+    "s^2t",
+    "45^\\circ",
+)
+_WARMED = False
 
 
 def extract_answer(completion: str, lenient: bool = False, answer_set: bool = True) -> str | None:
@@ -128,9 +151,18 @@ class MathVerifier(ChecksQuickly, JudgesEquivalence):
         return compare.equivalent(pa, pb, compare.has_decimal(na))
 
     def warm_up(self) -> None:
-        """One parse and comparison, so SymPy's and the LaTeX parser's lazy set-up happens before the first
-        timed check (the worker pool calls this before a worker takes work)."""
+        """Parses of the shapes MATH answers take, and a comparison, so SymPy's lazy set-up is done and the
+        LaTeX parser's prediction cache (ANTLR's DFA, which makes later parses of like answers about 3x
+        faster) is filled before the first timed check. Once per process: the worker pool's fork server
+        does it (`_warm`), and the workers it forks inherit the result."""
+        global _WARMED
+        if _WARMED:
+            return
+        for answer in WARM_ANSWERS:
+            with contextlib.suppress(Exception):
+                compare.parse(answer)
         compare.equivalent(compare.parse("\\frac{1}{2}"), compare.parse("\\sqrt{2}x"))
+        _WARMED = True
 
     # -- grading ---------------------------------------------------------------------------------------
     def quick_check(self, problem: Problem, answer: str | None) -> Verdict | None:

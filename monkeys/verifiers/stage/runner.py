@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,7 +56,8 @@ from monkeys.verifiers.stage.dedup import Group, group_pending
 from monkeys.verifiers.stage.pool import Batch, CheckPool, prestart
 
 DEFAULT_TIMEOUT = 10.0
-BATCH_ITEMS = 32  # checks per message to a worker
+BATCH_ITEMS = 64  # checks per message to a worker (one problem's: a worker parses its reference once)
+KNOWN_PER_CHECK = 64  # known verdicts written between two of the workers' verdicts
 FLUSH_SECONDS = 2.0
 FLUSH_ROWS = 250_000
 MAX_STORED_ANSWER = 100_000
@@ -239,13 +241,19 @@ def verify_run(
             rest = [g for g in todo if g.members and id(g) not in resolved]
             report.checks = len(rest) + len(first) + len(quick)
             bar = _progress(progress, sum(len(g.members) for g in todo if g.members), name)
-            for g in todo:
-                if g.members and id(g) in resolved:
+            known = iter([g for g in todo if g.members and id(g) in resolved])
+
+            def fan_out_known(count: int | None) -> None:  # verdicts from the cache or the quick check
+                for g in itertools.islice(known, count):
                     sink.fan_out(g, resolved[id(g)], cached=True)
                     bar.advance(len(g.members))
+
+            # the workers' checks start first; the known verdicts are written while the parent waits on them
             for g, verdict in runner.run(problems, rest):
                 sink.fan_out(g, verdict)
                 bar.advance(len(g.members))
+                fan_out_known(KNOWN_PER_CHECK)
+            fan_out_known(None)
         finally:
             bar.close()
             report.kills = runner.kills
