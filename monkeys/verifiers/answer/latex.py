@@ -13,6 +13,7 @@ HOPE = "I hope it is correct"
 FINAL = "final answer is"
 _MATHLIKE = re.compile(r"[$\\\d(\[{.+−-]")
 _BRACE = re.compile(r"\\.|[{}]", re.S)  # an escaped character (skipped) or a brace
+_BOX = re.compile(r"\\(?:boxed|fbox)")
 MAX_ANSWER_CHARS = 1000  # no MATH answer is longer; longer "answers" fail without reaching SymPy
 
 
@@ -38,8 +39,10 @@ def boxed_spans(text: str) -> list[tuple[int, str]]:
 def _boxes(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every box, in order; `end` is just past the box."""
     found: list[tuple[int, int, str]] = []
+    if "\\boxed" not in text and "\\fbox" not in text:  # no box at all: a substring test is 5x cheaper than the regex
+        return found
     closing: dict[int, int] | None = None
-    for m in re.finditer(r"\\(?:boxed|fbox)", text):
+    for m in _BOX.finditer(text):
         j = m.end()
         while j < len(text) and text[j] == " ":
             j += 1
