@@ -39,7 +39,7 @@ def boxed_spans(text: str) -> list[tuple[int, str]]:
 def _boxes(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every box, in order; `end` is just past the box."""
     found: list[tuple[int, int, str]] = []
-    if "\\boxed" not in text and "\\fbox" not in text:  # no box at all: a substring test is 5x cheaper than the regex
+    if "\\boxed" not in text and "\\fbox" not in text:  # no box: a substring test is 5x cheaper
         return found
     closing: dict[int, int] | None = None
     for m in _BOX.finditer(text):
