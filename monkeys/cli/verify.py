@@ -126,7 +126,9 @@ def verify(
         )
     console.print(
         f"verify {rep.verifier} v{rep.version}: {rep.samples} samples, {rep.already_done} already verified, "
-        f"{rep.verified} verified now ({rep.distinct} distinct answers, {rep.cache_hits} of them from the cache; "
+        f"{rep.verified} verified now ({rep.distinct} distinct answers, {rep.cache_hits} of them from the cache"
+        + (f", {rep.quick} settled exactly in-process" if rep.quick else "")
+        + "; "
         f"{rep.checks} checks incl. canaries; {rep.kills} workers killed) in {rep.seconds:.1f}s",
         highlight=False,
         soft_wrap=True,

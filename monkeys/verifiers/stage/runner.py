@@ -72,6 +72,7 @@ class VerifyReport:
     verified: int = 0  # got a verdict in this call
     distinct: int = 0  # distinct (problem, extract) groups among those
     cache_hits: int = 0  # groups answered by the cache
+    quick: int = 0  # groups settled in this process by the verifier's quick check (never cached)
     checks: int = 0  # groups actually checked
     extract_errors: int = 0
     kills: int = 0  # workers killed (timeouts, crashes)
@@ -229,6 +230,7 @@ def verify_run(
         else:
             resolved = {}
         resolved.update(quick)
+        report.quick = sum(1 for g in todo if id(g) in quick and g.members)
         runner = _Executor(verifier, name, chosen, workers, timeout, ray)
         bar: _NoBar | _RichBar = _NoBar()
         try:
