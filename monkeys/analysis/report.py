@@ -107,9 +107,8 @@ BAND_POINTS = 60
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run with a single BLAS thread: the fits' matrices are small, and OpenBLAS threads spinning on a busy
-    machine made them up to 20x slower. A no-op where threadpoolctl is not installed."""
-    import scipy.optimize  # noqa: F401  (loads scipy's own BLAS, so that the limit reaches it too)
-
+    machine made them up to 20x slower. A no-op where threadpoolctl is not installed. The limit reaches the
+    BLAS libraries loaded when it is set: numpy's (the fits need no scipy.linalg or scipy.optimize)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
