@@ -266,7 +266,12 @@ def scaled_beta_weights(thetas: np.ndarray, grid: PGrid) -> np.ndarray:
     ra, rb, rs = a[r], b[r], s[r]
     x_hi = np.minimum(grid.edges[g + 1] / rs, 1.0)
     x_lo = np.minimum(grid.edges[g] / rs, 1.0)
-    cdf = special.betainc(np.r_[ra, ra, ra + 1, ra + 1], np.r_[rb, rb, rb, rb], np.r_[x_hi, x_lo, x_hi, x_lo])
+    a1 = ra + 1
+    cdf = special.betainc(
+        np.concatenate((ra, ra, a1, a1)),
+        np.concatenate((rb, rb, rb, rb)),
+        np.concatenate((x_hi, x_lo, x_hi, x_lo)),
+    )
     m = len(r)
     mass = cdf[:m] - cdf[m : 2 * m]
     mean = rs * ra / (ra + rb) * (cdf[2 * m : 3 * m] - cdf[3 * m :])
@@ -325,7 +330,11 @@ def fit_scaled_beta(
     def nll(x: np.ndarray) -> np.ndarray:  # rows of (log alpha, log beta, logit s) -> negative log-lik.
         x = np.clip(np.atleast_2d(x), -LOG_BOUND, LOG_BOUND)
         weights = scaled_beta_weights(_theta_from_x(x), grid)
-        lik = np.stack([scaled @ row for row in weights])  # (R, U), the same sums for any R
+        lik = (
+            np.stack([scaled @ row for row in weights])
+            if len(weights) > 1
+            else (scaled @ weights[0])[None, :]
+        )
         possible = np.all(lik > 0, axis=1)  # a count above the scale is impossible
         with np.errstate(divide="ignore"):
             out = -(base + (w * np.log(np.where(possible[:, None], lik, 1.0))).sum(axis=1))

@@ -142,7 +142,7 @@ def fit_scaling(
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves, plot, doc["configs"])
+        plot_fit_scaling(curves.to_frame(), plot, doc["configs"])
         console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
 
 
