@@ -62,9 +62,10 @@ def test_every_method_predicts_coverage_at_10000_from_100_samples(outcomes):
 
 @pytest.mark.e2e
 def test_the_recommended_extrapolation_and_its_interval_hold_up_in_the_back_test(outcomes):
-    """100 of 10,000 samples -> coverage at 10,000, 2 subsamples per config: the recommended method's mean
-    error stays small and its widened 95% interval holds the truth in most cases (BENCHMARKS.md has the
-    fuller run: 0.95 over 44 cases). The bounds leave room for 22 cases' noise."""
+    """100 of 10,000 samples -> coverage at 10,000, 2 subsamples per config: the recommended model average's
+    mean error stays small and its 95% interval holds the truth in most cases (BENCHMARKS.md has the fuller
+    run over 12 subsamples per config). Measured here: mean error 0.039, worst 0.17, intervals hold the truth
+    in 21 of 22 cases. The bounds leave room for 22 cases' noise."""
     from monkeys.analysis.report import config_rng
 
     errors, inside = [], []
@@ -79,13 +80,9 @@ def test_the_recommended_extrapolation_and_its_interval_hold_up_in_the_back_test
             assert iv["low"] <= iv["coverage"] <= iv["high"]
             errors.append(abs(iv["coverage"] - truth))
             inside.append(iv["low"] - 1e-9 <= truth <= iv["high"] + 1e-9)
-    assert np.mean(errors) < 0.045  # 0.035 on these 22 cases; assuming no growth past k=100 is off by 0.27
-    assert (
-        max(errors) < 0.2
-    )  # one subsample of 100 can be unlucky (0.17 here); per config the worst mean is 0.07
-    assert (
-        np.mean(inside) >= 0.7
-    )  # 0.77 here (50 resamples, misses near c = 1 by < 1e-4); 0.95 in the fuller run
+    assert np.mean(errors) < 0.045  # 0.039 on these 22 cases; assuming no growth past k=100 is off by 0.27
+    assert max(errors) < 0.2  # one subsample of 100 can be unlucky (0.17 here)
+    assert np.mean(inside) >= 0.85  # 0.95 here
 
 
 @pytest.mark.e2e

@@ -21,7 +21,6 @@ from monkeys.analysis.fits import FitSet, fit_all
 from monkeys.analysis.outcomes import Counts, hypergeometric_subsample
 
 MIN_BACKTEST_SAMPLES = 10
-CANDIDATES = ("power_law", "neg_log_power_law", "distributional", "beta_binomial", "scaled_beta")
 LAWS = ("power_law", "neg_log_power_law", "distributional")  # averaged (distributional: the chosen model)
 MIN_MSE = (
     1e-8  # a back-test error below 1e-4 weighs no more than one of 1e-4: no law gets all the weight by luck
