@@ -109,7 +109,7 @@ def fit_scaling(
             shown = ["power_law", "neg_log_power_law", "distributional"]
             rec = ex.get("recommended")
             if rec and rec not in shown:
-                shown.append(rec)  # e.g. beta_binomial recommended while the chosen distributional is scaled
+                shown.append(rec)  # model_average: the back-test-weighted mean of the laws
             parts = []
             for m in shown:
                 v = ex.get(m)
@@ -128,13 +128,6 @@ def fit_scaling(
                 )
             else:
                 console.print(f"  recommended: none ({ex['reason']})", highlight=False, soft_wrap=True)
-            if ex.get("tied"):
-                console.print(
-                    f"  tie: {', '.join(ex['tied'])} do equally well in the back-test; the choice among them "
-                    "is arbitrary",
-                    highlight=False,
-                    soft_wrap=True,
-                )
     if json_out is not None:
         write_json(json_out, doc)
     if csv is not None:
@@ -142,7 +135,7 @@ def fit_scaling(
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves, plot, doc["configs"])
+        plot_fit_scaling(curves.to_frame(), plot, doc["configs"])
         console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
 
 
