@@ -1,6 +1,6 @@
 """The solve loop's real decision logic (`Solver`) driven by a simulated engine and verifier.
 
-Each problem has a fixed outcome stream (pass or not per sample index); the simulated engine holds every
+Each problem has a fixed outcome stream (pass or not per sample index; every pass a distinct program); the simulated engine holds every
 issued chunk and returns them in a chosen order (random by default), so tests and `bench/bench_solve.py`
 exercise chunking, allocation, budgets and arrival order without a model or a run store.
 """
@@ -18,7 +18,7 @@ from monkeys.sampler.loop import SampleConfig
 from monkeys.sampler.solver import ProblemState, SolveConfig, Solver
 from monkeys.tasks.base import TaskOptions
 
-PASS, FAIL = Verdict("pass", "1"), Verdict("fail", "0")
+FAIL = Verdict("fail", "0")
 
 
 @dataclass
@@ -65,7 +65,7 @@ def simulate(
         out = outcomes[int(req.problem_id[1:])]
         solver.absorb(
             [
-                (req.problem_id, k, PASS if out[k] else FAIL)
+                (req.problem_id, k, Verdict("pass", f"program {k}") if out[k] else FAIL)
                 for k in range(req.start_index, req.start_index + n)
             ]
         )
