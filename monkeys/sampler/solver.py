@@ -152,7 +152,7 @@ class Solver:
         self._choices = 0
         self._everyone: list[Arm] = []
         self._reads = 0  # samples read, all problems
-        self._prior_reads = 0  # total reads when the speculation prior was last fitted (first at 32)
+        self._prior_reads = 0  # total reads when the speculation prior was last fitted
         self._prior = (1.0, 1.0)
         self._risk = np.full(len(states), np.inf)  # cached `stop_risk` per problem (inf: cannot take a chunk)
         self._dirty = set(range(len(states)))  # problems whose cached risk is stale
@@ -309,7 +309,7 @@ class Solver:
         """Recompute the cached risks of the problems whose counts changed (all of them after a refit);
         problems that cannot take a chunk get infinity."""
         reads = self._reads
-        if reads >= self._prior_reads + max(32, self._prior_reads // 10):
+        if reads >= self._prior_reads + max(min(32, len(self.states)), self._prior_reads // 10):
             n = np.array([s.read for s in self.states])
             k = np.array([s.passes for s in self.states])
             a, b = fit_beta_binomial(n, k)
