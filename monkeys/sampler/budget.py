@@ -2,8 +2,8 @@
 
 Samples are counted when issued, so a sample budget is never exceeded. Tokens and dollars are known only
 when a chunk comes back, so the samples still in flight are charged at the mean cost per sample seen so
-far (before any has come back: `max_tokens` tokens each, the most a sample can cost; for dollars, one
-sample is drawn first to learn the prompt's price). The run stops issuing once the spend plus that
+far (before any has come back: `max_tokens` tokens each, the most a sample can cost, or one sample
+first where that would allow none; for dollars, one sample is drawn first to learn the prompt's price). The run stops issuing once the spend plus that
 estimate reaches the budget, so it ends within about one in-flight window's estimation error of it; the
 report gives the exact spend.
 
@@ -71,7 +71,10 @@ class Budget:
             left = min(left, self.samples - self.issued)
         if self.tokens is not None:
             per = self.spent_tokens / self.received if self.received else float(self.max_tokens)
-            left = min(left, _whole((self.tokens - self.spent_tokens) / max(per, 1.0)) - flying)
+            room = _whole((self.tokens - self.spent_tokens) / max(per, 1.0)) - flying
+            if not self.received and not flying and self.tokens > 0:
+                room = max(room, 1)  # a budget below max_tokens: learn what a sample really costs first
+            left = min(left, room)
         if self.dollars is not None:
             if not self.received:
                 left = min(left, 0 if flying else 1)  # one sample first, to learn what one costs
@@ -83,7 +86,7 @@ class Budget:
 
 
 def _whole(x: float) -> int:
-    return int(min(x, UNLIMITED)) if x > 0 else 0
+    return int(min(x + 1e-9, UNLIMITED)) if x > 0 else 0  # 1e-9: 0.006 / 0.006 may come out 0.999...
 
 
 __all__ = ["Budget"]
