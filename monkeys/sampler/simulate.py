@@ -39,10 +39,12 @@ def simulate(
     rng: np.random.Generator | None = None,
     strata: Sequence[str] | None = None,
     order: str = "random",
+    programs: Sequence[Sequence[str]] | None = None,
 ) -> SimResult:
     """Run the solve loop on problems whose sample j passes iff `outcomes[i][j]` (length >= the cap).
 
-    `order`: "random" returns any in-flight chunk next, "fifo" the oldest, "lifo" the newest."""
+    `order`: "random" returns any in-flight chunk next, "fifo" the oldest, "lifo" the newest. `programs[i][j]`
+    is the program (answer) of problem i's sample j where it passes (default: every pass a new program)."""
     rng = rng or np.random.default_rng(0)
     cap = config.sample.k
     states = [
@@ -50,6 +52,10 @@ def simulate(
         for i in range(len(outcomes))
     ]
     solver = Solver(config, states, None, POLICIES.create(config.policy))  # type: ignore[arg-type]
+
+    def text(i: int, k: int) -> str:
+        return programs[i][k] if programs is not None else f"program_{k} = {k}"
+
     flight: list = []
     requests = 0
     while True:
@@ -65,7 +71,7 @@ def simulate(
         out = outcomes[int(req.problem_id[1:])]
         solver.absorb(
             [
-                (req.problem_id, k, Verdict("pass", f"program {k}") if out[k] else FAIL)
+                (req.problem_id, k, Verdict("pass", text(int(req.problem_id[1:]), k)) if out[k] else FAIL)
                 for k in range(req.start_index, req.start_index + n)
             ]
         )
