@@ -8,12 +8,13 @@ Invariants:
   pass, the cap, or (`--stop majority`) the sample at which the leading answer is decided. The sequence of
   samples is fixed by the seeds, so the stop does not depend on chunking, arrival order, or being killed
   and resumed: a resumed run reads what is stored, verifies what has no verdict, and carries on.
-* Chunks of a problem grow (single samples until it holds 1/`growth`, then `growth` of what it holds, at
-  most `max_chunk`) and a problem has one chunk out (drawn or ungraded) at a time, so few samples are drawn
-  past a stop. The engine is kept at `in_flight` samples by admitting more problems, chosen by the
-  allocation policy; where regular chunks leave the engine short, `fill` splits the spare room over the
-  problems that can take a chunk, at most FILL_SHARE of what each holds (cheap for hopeless problems,
-  which reach the cap anyway, and it keeps the tail of a run from idling the engine).
+* Regular chunks of a problem grow (single samples until it holds 1/`growth`, then `growth` of what it
+  holds, at most `max_chunk`) and wait until the problem's previous chunk is graded, so few samples are
+  drawn past a stop. The engine is kept at `in_flight` samples by admitting more problems, chosen by the
+  allocation policy; `fill` gives problems without a chunk out up to FILL_SHARE of what each holds; when
+  every open problem has a chunk out and the engine has room, chunks are drawn ahead of the verdicts for the
+  problems least likely to stop before those chunks are read (`Solver.stop_risk` at most `speculate`).
+  None of this changes a stop or an estimate: those are read from the seeded samples in index order.
 * Samples are written before the verdicts that grade them, so a kill never leaves a verdict without its
   sample.
 """
