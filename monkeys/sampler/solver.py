@@ -22,6 +22,10 @@ from monkeys.sampler.loop import SampleConfig
 from monkeys.sampler.schedule import seed_base
 from monkeys.verifiers.base import JudgesEquivalence, Verdict, Verifier
 
+# Drawing ahead's prior is kept at least this strong (a + b; 2 is the uniform prior): fitted to a sample or
+# two per problem, the beta-binomial cannot tell how spread the pass rates are and drifts to a U shape that
+# would call a problem hopeless after one failure (seen on GSM8K replays: 4x overshoot).
+MIN_STRENGTH = 2.0
 FILL_SHARE = 0.25  # fill gives a problem at most this fraction of what it holds: bounds its overshoot
 
 
@@ -286,8 +290,9 @@ class Solver:
         """Per problem, the posterior chance that the samples it has out (issued, not yet read) hold enough
         passes to stop it: the chance that a chunk issued now is wasted. Beta-binomial predictive, with
         the run's fitted prior (`allocation.fit_beta_binomial`, refitted as the reads grow by a tenth) whose
-        mean is kept at least at the Laplace estimate of the pooled pass rate, so that a run whose first
-        samples all fail does not declare every problem hopeless. Counting every pass bounds the chance for
+        mean is kept at least at the Laplace estimate of the pooled pass rate and whose strength a + b at
+        least MIN_STRENGTH, so that neither a run whose first samples all fail nor one failure of a problem
+        declares it hopeless. Counting every pass bounds the chance for
         distinct passes from above."""
         a0, b0 = self._prior
         c = self.config
@@ -314,8 +319,8 @@ class Solver:
             k = np.array([s.passes for s in self.states])
             a, b = fit_beta_binomial(n, k)
             floor = (k.sum() + 1.0) / (n.sum() + 2.0)
-            if a / (a + b) < floor:
-                a, b = floor * (a + b), (1.0 - floor) * (a + b)
+            mean, strength = max(a / (a + b), floor), max(a + b, MIN_STRENGTH)
+            a, b = mean * strength, (1.0 - mean) * strength
             self._prior, self._prior_reads = (a, b), reads
             self._dirty = set(range(len(self.states)))
         todo = [self.states[i] for i in self._dirty]
@@ -342,7 +347,7 @@ class Solver:
             if left < demand:
                 return None
         st = self.states[j]
-        return st, max(self._grow(st), spare // int(np.isfinite(self._risk).sum()))
+        return st, self._grow(st)  # the regular size: a chunk drawn ahead overshoots no more than one
 
     def received(self, comp: Completion) -> None:
         st = self.by_id[comp.request.problem_id]
