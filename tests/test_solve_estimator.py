@@ -89,3 +89,43 @@ def test_estimator_through_the_chunked_loop_is_unbiased_whatever_the_arrival_ord
     se = np.maximum(se, np.sqrt(truth * (1 - truth) / reps) + 1e-12)
     z = np.abs(mean - truth) / se
     assert np.all(z < 4.5), (z.max(), mean - truth, se)
+
+
+def test_distinct_successes_keep_the_m_pass_estimate_unbiased() -> None:
+    """`--successes m` counting distinct programs: each pass is one of two programs (weights 0.85, 0.15),
+    so the m-th distinct pass comes well after the m-th pass. The m-pass estimate at the m-th pass, counting
+    every pass (a stopping time no later than the distinct stop), stays unbiased; the same formula at the
+    distinct stop is not."""
+    from monkeys.sampler.simulate import sim_config, simulate
+    from monkeys.sampler.solve import stops_of
+
+    ps = np.array([0.05, 0.3, 0.7])
+    cap, m, ks, reps = 30, 2, np.array([1, 2, 4, 8, 16, 30]), 1200
+    rng = np.random.default_rng(11)
+    config = sim_config(cap, successes=m, in_flight=5, growth=0.5, policy="round-robin", distinct=True)
+    est = np.zeros((reps, len(ps), len(ks)))
+    naive = np.zeros_like(est)
+    waited = 0
+    for r in range(reps):
+        outcomes = [rng.random(cap) < p for p in ps]
+        programs = [[f"def f():\n    return {int(x)}  # c{j}" for j, x in enumerate(rng.random(cap) < 0.15)]
+                    for _ in ps]  # fmt: skip
+        res = simulate(outcomes, config, rng, programs=programs)
+        stops = stops_of(res.states, m, cap)
+        est[r] = fail_at_k(stops.n, stops.s, stops.stopped, m, ks)
+        waited += sum(
+            s.stop_at is not None and s.m_read is not None and s.stop_at > s.m_read for s in res.states
+        )
+        solved = np.array([st.status == "solved" for st in res.states])
+        naive[r] = fail_at_k(
+            np.array([st.read for st in res.states]), np.where(solved, m, [st.passes for st in res.states]),
+            solved, m, ks,
+        )  # fmt: skip
+        for st in res.states:  # distinct means distinct up to comments: "return 0" and "return 1"
+            assert st.status != "solved" or len(st.distinct) == m
+    assert waited > reps  # the distinct stop did come later than the m-th pass, often
+    truth = (1 - ps[:, None]) ** ks[None, :]
+    se = np.maximum(est.std(axis=0, ddof=1) / np.sqrt(reps), np.sqrt(truth * (1 - truth) / reps) + 1e-12)
+    z = np.abs(est.mean(axis=0) - truth) / se
+    assert np.all(z < 4.5), (z.max(), est.mean(axis=0) - truth)
+    assert np.nanmax(np.abs(naive.mean(axis=0) - truth) / se) > 8

@@ -73,6 +73,7 @@ def solve_config(data: str, cap: int = 40, **kw: object) -> SolveConfig:
         engine="fake",
     )
     kw.setdefault("in_flight", 1)
+    kw.setdefault("distinct", False)  # gsm8k passes all give the one right answer: count every pass
     return SolveConfig(sample=sample, **kw)  # type: ignore[arg-type]
 
 
@@ -225,3 +226,19 @@ def test_kill_9_during_solve_then_resume_gives_the_same_stops(tmp_path: Path) ->
     run = Run.open(run_dir)
     assert len(run.verdicts("gsm8k")) == run.num_samples()
     assert not run.samples(["problem_id", "sample_index"]).duplicated().any()
+
+
+def test_distinct_passes_group_equivalent_answers_and_the_estimate_reads_to_the_mth_pass(
+    tmp_path: Path,
+) -> None:
+    """GSM8K passes all state the one right answer: with distinct counting m = 2 is never reached, every
+    problem runs to the cap, and the estimate is still read at the 2nd pass counting every pass."""
+    from monkeys.sampler.solve import stops_of
+
+    data = write_problems(tmp_path / "p.jsonl")
+    report = solve(str(tmp_path / "r"), solve_config(data, cap=20, successes=2, distinct=True), FakeEngine)
+    assert {s.status for s in report.states} == {"cap"}
+    assert all(len(s.distinct) == 1 for s in report.states)
+    stops = stops_of(report.states, 2, 20)
+    for pid, n, hit in zip(stops.problems, stops.n, stops.stopped, strict=True):
+        assert hit and (n, "solved") == expected_stop(str(pid), ANSWERS[str(pid)], 2, 20)

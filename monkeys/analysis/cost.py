@@ -93,18 +93,27 @@ def flops_axes(tokens: Tokens, size: ModelSize) -> tuple[Axis, Axis]:
     return shared, unshared
 
 
+def prompt_rates(price: Price) -> tuple[float, float]:
+    """Dollars per prompt token for a problem's first sample and for each later one (the cached-input price
+    where one is given: the prompt is cached after the first)."""
+    later = price.input if price.cached_input is None else price.cached_input
+    return price.input * 1e-6, later * 1e-6
+
+
+def sample_dollars(price: Price, prompt_tokens: float, completion_tokens: float, first: bool) -> float:
+    """What one sample costs: its prompt (full price if it is the problem's first), completion, fee."""
+    first_rate, later = prompt_rates(price)
+    prompt = prompt_tokens * (first_rate if first else later)
+    return prompt + completion_tokens * price.output * 1e-6 + price.per_attempt
+
+
 def dollar_axis(tokens: Tokens, price: Price) -> Axis:
     """API dollars: every sample pays its prompt (at the cached price after the first, when one is given),
-    its completion tokens and the per-attempt fee."""
+    its completion tokens and the per-attempt fee (`sample_dollars`, summed in closed form)."""
     p, mean_t = tokens.prompt.astype(np.float64), tokens.mean_t
-    per = 1e-6
-    if price.cached_input is not None:
-        prefix = p * (price.input - price.cached_input) * per
-        marginal = p * price.cached_input * per
-    else:
-        prefix = np.zeros_like(p)
-        marginal = p * price.input * per
-    marginal = marginal + mean_t * price.output * per + price.per_attempt
+    first_rate, later = prompt_rates(price)
+    prefix = p * (first_rate - later)
+    marginal = p * later + mean_t * price.output * 1e-6 + price.per_attempt
     note = ("token counts estimated from the texts",) if tokens.estimated else ()
     return Axis("dollars", "dollars", prefix, marginal, note)
 

@@ -17,6 +17,14 @@ every earlier index verified. Three rules stop a problem:
   conditioning on a fixed-size sample. `tests/test_solve_estimator.py` checks the identity exactly by
   enumeration and by Monte Carlo through the chunked loop.
 
+* **distinct successes** (`--successes m` counting distinct programs or answers): the loop stops at the
+  m-th distinct pass, T_d, which may come after T, the m-th pass counting every pass. T is itself a
+  stopping time of the pass/fail sequence and T <= T_d (or T does not occur before the cap), so the samples
+  0..T-1 are always read and the estimate above evaluated at T, ignoring the samples after it, is unbiased
+  exactly as for `--all-passes`. (At T_d it would not be: whether a pass is distinct depends on which
+  program it is, so T_d is not a function of the passes alone.) `read_in_order` reads to T; the
+  simulation in tests/test_solve_estimator.py checks both claims.
+
 * **overshoot**: chunks are issued before earlier ones are verified, so a problem can hold samples past N.
   Their count depends on N and on timing, and N is a stopping time, so pooling them with the first N
   (e.g. the full-sampling formula on all of them) is biased. The estimate uses samples 0..N-1 only; the

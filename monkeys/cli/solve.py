@@ -21,6 +21,18 @@ def solve(
     stop: str = typer.Option("pass", "--stop", help="pass: m verified passes; majority: the vote is decided"),
     budget: int | None = typer.Option(None, "--budget", help="samples the whole run may draw"),
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="generated tokens it may spend"),
+    budget_dollars: float | None = typer.Option(
+        None, "--budget-dollars", help="dollars it may spend, priced by --prices"
+    ),
+    prices: Path | None = typer.Option(  # noqa: B008
+        None, "--prices", help="YAML price file (as for `monkeys cost`): model -> input, output $/M tokens"
+    ),
+    distinct: bool = typer.Option(
+        True, "--distinct/--all-passes", help="--successes counts distinct passing programs/answers"
+    ),
+    speculate: float = typer.Option(
+        0.1, "--speculate", help="draw ahead of verdicts while P(the problem stops first) <= this (0: off)"
+    ),
     policy: str = typer.Option("beta-binomial", "--policy", help="beta-binomial or round-robin"),
     stratum: str | None = typer.Option(None, "--stratum", help="task field the policy's prior is fitted per"),
     confidence: float = typer.Option(0.95, "--confidence", help="majority: P(leader stays leader) to stop"),
@@ -42,12 +54,18 @@ def solve(
     max_tokens: int = typer.Option(512, "--max-tokens"),
     n_shot: int = typer.Option(5, "--n-shot"),
     seed: int = typer.Option(0, "--seed", help="run seed: sample j of a problem has seed base + j"),
-    engine: str = typer.Option("vllm", "--engine"),
+    engine: str = typer.Option("vllm", "--engine", help="vllm (in-process) | openai (HTTP servers)"),
+    base_url: list[str] | None = typer.Option(  # noqa: B008
+        None, "--base-url", help="openai engine: a server's /v1 URL; repeat it for a fleet of servers"
+    ),
+    concurrency: int = typer.Option(64, "--concurrency", help="openai engine: requests in flight per server"),
+    endpoint: str = typer.Option("completions", "--endpoint", help="openai engine: completions | chat"),
     per_problem: bool = typer.Option(True, "--per-problem/--summary-only", help="print a row per problem"),
 ) -> None:
     """Sample until each problem has m verified passes (or its vote is decided), within a budget."""
     from monkeys.sampler import ENGINES, SampleConfig, SamplingParams
     from monkeys.sampler.embedded import DEFAULT_MODEL
+    from monkeys.sampler.replicas import engine_factory
     from monkeys.sampler.solve import SolveConfig
     from monkeys.sampler.solve import solve as run_solve
     from monkeys.tasks import TASKS, TaskOptions
@@ -67,6 +85,13 @@ def solve(
         seed=seed,
         n_shot=n_shot,
     )
+    price = None
+    if budget_dollars is not None:
+        from monkeys.analysis.model_config import price_for, read_prices
+
+        if prices is None:
+            raise MonkeysError("--budget-dollars needs prices; pass --prices prices.yaml")
+        price = price_for(model_name, read_prices(prices), f"price file {prices}")
     params = SamplingParams(temperature, top_p, max_tokens, tuple(TASKS.create(task).stop))
     sample = SampleConfig(task, options, model_name, max_per_problem, seed, chunk_size, params, engine)
     config = SolveConfig(
@@ -76,6 +101,10 @@ def solve(
         verifier=verifier,
         budget_samples=budget,
         budget_tokens=budget_tokens,
+        budget_dollars=budget_dollars,
+        price=price,
+        distinct=distinct,
+        speculate=speculate,
         policy=policy,
         stratum=stratum,
         in_flight=in_flight,
@@ -98,7 +127,8 @@ def solve(
             )
 
     try:
-        report = run_solve(run_dir, config, lambda: ENGINES.create(engine, model=model), on_progress=progress)
+        make_engine = engine_factory(engine, model, base_url or [], concurrency, endpoint)
+        report = run_solve(run_dir, config, make_engine, on_progress=progress)
     except KeyboardInterrupt:
         raise MonkeysError(
             f"interrupted; samples and verdicts are stored in {run_dir}; rerun to resume"
@@ -131,10 +161,12 @@ def print_report(report: Any, config: Any, per_problem: bool) -> None:
         console.print(table)
     full = cap * len(states)
     solved = sum(s.first_pass is not None for s in states)
+    dollars = "" if report.dollars is None else f", ${report.dollars:.4f}"
     console.print(
         f"{report.run.path}: {len(states)} problems, {solved} with a verified pass; "
-        f"{report.samples} samples ({report.new_samples} new), {report.tokens} tokens; "
-        f"{full / max(report.samples, 1):.1f}x fewer samples than {cap} per problem ({full})",
+        f"{report.samples} samples ({report.new_samples} new), {report.tokens} tokens{dollars}; "
+        f"{full / max(report.samples, 1):.1f}x fewer samples than {cap} per problem ({full}); "
+        f"{report.past_stop} drawn past a stop, {report.speculated} drawn ahead of verdicts",
         highlight=False,
     )
     if majority:

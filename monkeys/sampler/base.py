@@ -21,8 +21,10 @@ class Engine(ABC):
     `request.seed + j` where the engine supports seeds.
 
     `requests` is pulled lazily, one request whenever the engine has room. It may yield None, meaning
-    "nothing more until you hand back a completion": the engine then stops pulling until it has yielded
-    one. A stream yields None only while some of its requests are unfinished (`monkeys solve` does this)."""
+    "nothing more for now": the engine then goes on with what it holds and asks again later (after a step,
+    a short wait or a completion; asking again early is harmless, the stream yields None again). A stream
+    yields None only while some of its requests are unfinished (`monkeys solve` does this); the vLLM,
+    openai and replica-pool engines all take such streams."""
 
     name: ClassVar[str]
 

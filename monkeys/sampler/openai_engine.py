@@ -26,6 +26,8 @@ from monkeys.errors import MonkeysError
 from monkeys.sampler.base import ENGINES, Completion, Engine, Request, SamplingParams
 from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
 
+_END = object()
+PAUSE_POLL = 0.05  # seconds between asks of a paused request stream
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
@@ -177,24 +179,34 @@ class OpenAIEngine(Engine):
         return to_completion(req, responses, self.endpoint)
 
     # -- the engine seam --------------------------------------------------------------------------------
-    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]:
+    def generate(self, requests: Iterable[Request | None], params: SamplingParams) -> Iterator[Completion]:
         """Keep up to `concurrency` requests in flight, pulling the next one only when one finishes (so a
-        scheduler feeding several engines gives faster ones more work); yield each as it completes."""
+        scheduler feeding several engines gives faster ones more work); yield each as it completes. After a
+        None from `requests` (a lazy stream waiting on results) the stream is asked again when a request
+        completes or within PAUSE_POLL seconds, whichever is first."""
         source = iter(requests)
         in_flight: dict[Future[Completion], Request] = {}
         exhausted = False
         try:
             while True:
+                paused = False
                 while not exhausted and len(in_flight) < self.concurrency:
-                    req = next(source, None)
-                    if req is None:
+                    req = next(source, _END)
+                    if req is _END:
                         exhausted = True
+                    paused = req is None
+                    if req is _END or req is None:
                         break
                     fut = asyncio.run_coroutine_threadsafe(self._request(req, params), self._loop)
                     in_flight[fut] = req
                 if not in_flight:
-                    return
-                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    if exhausted:
+                        return
+                    raise RuntimeError("the request stream paused with no request in flight")
+                # paused: ask the stream again soon, as what it waits on (verdicts) may come before a response
+                done, _ = wait(
+                    list(in_flight), timeout=PAUSE_POLL if paused else None, return_when=FIRST_COMPLETED
+                )
                 for fut in done:
                     in_flight.pop(fut)
                     yield fut.result()

@@ -19,6 +19,7 @@ from monkeys.errors import MonkeysError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 
 NAMESPACE = "monkeys"
+_END = object()
 
 
 class _Replica:
@@ -61,18 +62,23 @@ class RayReplica(Engine):
         flying: deque[Any] = deque()
         exhausted = False
         while True:
-            while not exhausted and len(flying) < self.in_flight:
+            paused = False  # the stream yielded None: send what we have, ask again after a batch returns
+            while not exhausted and not paused and len(flying) < self.in_flight:
                 batch: list[Request] = []
                 while sum(r.n for r in batch) < self.batch_samples:
-                    req = next(source, None)
-                    if req is None:
+                    req = next(source, _END)
+                    if req is _END:
                         exhausted = True
+                    paused = req is None
+                    if req is _END or req is None:
                         break
                     batch.append(req)
                 if batch:
                     flying.append(self.actor.run.remote(batch, params))
             if not flying:
-                return
+                if exhausted:
+                    return
+                raise RuntimeError("the request stream paused with no request in flight")
             yield from ray.get(flying.popleft())
 
     def close(self) -> None:

@@ -1,6 +1,8 @@
 """Many replicas, one writer: a work-unit scheduler that is itself an engine.
 
-The driver's plan is a list of (problem, chunk) units. Each replica (an HTTP endpoint, a Ray actor) runs
+The driver's plan is a stream of (problem, chunk) units, pulled lazily by the driver thread into a short
+queue (`prefetch` units), so `monkeys solve` can base later units on earlier results; a None from the
+stream means "nothing more for now" and is asked again at the next wake-up. Each replica (an HTTP endpoint, a Ray actor) runs
 in its own thread and pulls units only when its own engine wants more, so fast replicas take more. Every
 finished unit comes back to the driver thread, which alone yields it to the sampling loop and so alone
 writes the store. A replica whose engine raises is dead; one that holds units but has finished none for
@@ -23,6 +25,8 @@ from typing import Any
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 
 UnitKey = tuple[str, int]  # (problem_id, start_index)
+_END = object()
+_HUNGRY = object()  # a replica found nothing queued: the driver should ask the source for more
 
 
 def unit_key(req: Request) -> UnitKey:
@@ -44,12 +48,15 @@ class ReplicaPool(Engine):
     """An engine over several engines: `generate` spreads the requests over the live replicas and yields
     each finished request once, in the caller's thread."""
 
-    def __init__(self, replicas: Sequence[Engine], hang_timeout: float = 900.0, poll: float = 0.2) -> None:
+    def __init__(
+        self, replicas: Sequence[Engine], hang_timeout: float = 900.0, poll: float = 0.2, prefetch: int = 256
+    ) -> None:
         if not replicas:
             raise ValueError("a replica pool needs at least one replica")
         self.replicas = [ReplicaState(i, e) for i, e in enumerate(replicas)]
         self.hang_timeout = hang_timeout
         self.poll = poll
+        self.prefetch = prefetch  # units queued ahead of the replicas' pulls
         self.name = replicas[0].name
         self.requeued = 0  # units handed back from a dead or hung replica
         self.duplicates = 0  # late answers for units already done (dropped)
@@ -63,34 +70,66 @@ class ReplicaPool(Engine):
             settings["base_url"] = [u for u in others if u]
         return {**first, "settings": settings}
 
-    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]:
-        pending: deque[Request] = deque(requests)
-        total = len(pending)
+    def generate(self, requests: Iterable[Request | None], params: SamplingParams) -> Iterator[Completion]:
+        source = iter(requests)  # pulled lazily by this (the driver's) thread only, as `solve` needs
+        pending: deque[Request] = deque()
+        taken = 0  # units taken from the source
+        exhausted = False
         done: set[UnitKey] = set()
         cond = threading.Condition()
-        results: queue.Queue[tuple[int, Completion | BaseException | None]] = queue.Queue()
+        results: queue.Queue[tuple[int, Any]] = queue.Queue()
         stop = threading.Event()
 
-        def pull(state: ReplicaState) -> Iterator[Request]:
-            # Never blocks: an engine waiting here could not hand back what it has finished.
+        def top_up() -> None:
+            """Queue up to `prefetch` units from the source, until it ends or yields None (it waits on
+            results: asked again at the next wake-up)."""
+            nonlocal taken, exhausted
+            while not exhausted:
+                with cond:
+                    if len(pending) >= self.prefetch:
+                        return
+                req = next(source, _END)
+                if req is None:
+                    return
+                with cond:
+                    if req is _END:
+                        exhausted = True
+                    else:
+                        pending.append(req)
+                        taken += 1
+                    cond.notify_all()
+
+        def pull(state: ReplicaState, held: list[int]) -> Iterator[Request | None]:
+            # Never blocks: an engine waiting here could not hand back what it has finished. With nothing
+            # queued it yields None while its engine holds units (the lazy-stream contract), else it ends.
             while not stop.is_set():
                 with cond:
-                    if not state.alive or not pending:
+                    if not state.alive:
                         return
-                    req = pending.popleft()
-                    if not state.leased:
-                        state.last_progress = time.monotonic()
-                    state.leased[unit_key(req)] = req
+                    req = pending.popleft() if pending else None
+                    if req is not None:
+                        if not state.leased:
+                            state.last_progress = time.monotonic()
+                        state.leased[unit_key(req)] = req
+                    elif exhausted or not held[0]:
+                        return
+                if req is None:
+                    results.put((state.index, _HUNGRY))
+                else:
+                    held[0] += 1
                 yield req
 
         def work(state: ReplicaState) -> None:
             try:
                 while not stop.is_set():
-                    for completion in state.engine.generate(pull(state), params):
+                    held = [0]  # units this replica's engine holds unfinished
+                    for completion in state.engine.generate(pull(state, held), params):
+                        held[0] -= 1
                         results.put((state.index, completion))
                         if stop.is_set():
                             return
-                    with cond:  # out of work for now: wait for requeued units or the end
+                    results.put((state.index, _HUNGRY))
+                    with cond:  # out of work for now: wait for more units or the end
                         while not stop.is_set() and state.alive and not pending:
                             cond.wait(self.poll)
                         if not state.alive:
@@ -117,16 +156,24 @@ class ReplicaPool(Engine):
             for s in self.replicas
             if s.alive
         ]
+        top_up()
         for t in threads:
             t.start()
         running = len(threads)
         try:
-            while len(done) < total:
+            while True:
+                top_up()
+                with cond:
+                    if exhausted and not pending and len(done) >= taken:
+                        return
+                    idle = not pending and len(done) >= taken
+                if idle:
+                    raise RuntimeError("the request stream paused with no request in flight")
                 try:
                     index, item = results.get(timeout=self.poll)
                 except queue.Empty:
-                    item, index = None, -1
-                if index >= 0:
+                    item, index = _HUNGRY, -1
+                if index >= 0 and item is not _HUNGRY:
                     state = self.replicas[index]
                     if item is None:
                         running -= 1
@@ -149,7 +196,9 @@ class ReplicaPool(Engine):
                 for state in self.replicas:
                     if state.alive and state.leased and now - state.last_progress > self.hang_timeout:
                         retire(state, f"hung: no unit finished in {self.hang_timeout:.0f}s")
-                if len(done) < total and (running == 0 or not any(s.alive for s in self.replicas)):
+                with cond:
+                    unfinished = bool(pending) or len(done) < taken
+                if unfinished and (running == 0 or not any(s.alive for s in self.replicas)):
                     why = "; ".join(f"replica {s.index}: {s.error}" for s in self.replicas if s.error)
                     raise RuntimeError(f"every replica failed ({why})")
         finally:

@@ -1,6 +1,6 @@
 """The solve loop's real decision logic (`Solver`) driven by a simulated engine and verifier.
 
-Each problem has a fixed outcome stream (pass or not per sample index); the simulated engine holds every
+Each problem has a fixed outcome stream (pass or not per sample index; every pass a distinct program); the simulated engine holds every
 issued chunk and returns them in a chosen order (random by default), so tests and `bench/bench_solve.py`
 exercise chunking, allocation, budgets and arrival order without a model or a run store.
 """
@@ -18,7 +18,7 @@ from monkeys.sampler.loop import SampleConfig
 from monkeys.sampler.solver import ProblemState, SolveConfig, Solver
 from monkeys.tasks.base import TaskOptions
 
-PASS, FAIL = Verdict("pass", "1"), Verdict("fail", "0")
+FAIL = Verdict("fail", "0")
 
 
 @dataclass
@@ -39,10 +39,12 @@ def simulate(
     rng: np.random.Generator | None = None,
     strata: Sequence[str] | None = None,
     order: str = "random",
+    programs: Sequence[Sequence[str]] | None = None,
 ) -> SimResult:
     """Run the solve loop on problems whose sample j passes iff `outcomes[i][j]` (length >= the cap).
 
-    `order`: "random" returns any in-flight chunk next, "fifo" the oldest, "lifo" the newest."""
+    `order`: "random" returns any in-flight chunk next, "fifo" the oldest, "lifo" the newest. `programs[i][j]`
+    is the program (answer) of problem i's sample j where it passes (default: every pass a new program)."""
     rng = rng or np.random.default_rng(0)
     cap = config.sample.k
     states = [
@@ -50,6 +52,10 @@ def simulate(
         for i in range(len(outcomes))
     ]
     solver = Solver(config, states, None, POLICIES.create(config.policy))  # type: ignore[arg-type]
+
+    def text(i: int, k: int) -> str:
+        return programs[i][k] if programs is not None else f"program_{k} = {k}"
+
     flight: list = []
     requests = 0
     while True:
@@ -65,7 +71,7 @@ def simulate(
         out = outcomes[int(req.problem_id[1:])]
         solver.absorb(
             [
-                (req.problem_id, k, PASS if out[k] else FAIL)
+                (req.problem_id, k, Verdict("pass", text(int(req.problem_id[1:]), k)) if out[k] else FAIL)
                 for k in range(req.start_index, req.start_index + n)
             ]
         )

@@ -8,12 +8,13 @@ Invariants:
   pass, the cap, or (`--stop majority`) the sample at which the leading answer is decided. The sequence of
   samples is fixed by the seeds, so the stop does not depend on chunking, arrival order, or being killed
   and resumed: a resumed run reads what is stored, verifies what has no verdict, and carries on.
-* Chunks of a problem grow (single samples until it holds 1/`growth`, then `growth` of what it holds, at
-  most `max_chunk`) and a problem has one chunk out (drawn or ungraded) at a time, so few samples are drawn
-  past a stop. The engine is kept at `in_flight` samples by admitting more problems, chosen by the
-  allocation policy; where regular chunks leave the engine short, `fill` splits the spare room over the
-  problems that can take a chunk, at most FILL_SHARE of what each holds (cheap for hopeless problems,
-  which reach the cap anyway, and it keeps the tail of a run from idling the engine).
+* Regular chunks of a problem grow (single samples until it holds 1/`growth`, then `growth` of what it
+  holds, at most `max_chunk`) and wait until the problem's previous chunk is graded, so few samples are
+  drawn past a stop. The engine is kept at `in_flight` samples by admitting more problems, chosen by the
+  allocation policy; `fill` gives problems without a chunk out up to FILL_SHARE of what each holds; when
+  every open problem has a chunk out and the engine has room, chunks are drawn ahead of the verdicts for the
+  problems least likely to stop before those chunks are read (`Solver.stop_risk` at most `speculate`).
+  None of this changes a stop or an estimate: those are read from the seeded samples in index order.
 * Samples are written before the verdicts that grade them, so a kill never leaves a verdict without its
   sample.
 """
@@ -48,15 +49,34 @@ class SolveReport:
     new_samples: int
     seconds: float
     budget_hit: bool
+    dollars: float | None = None  # spent, where a dollar budget priced the run
+
+    @property
+    def past_stop(self) -> int:
+        """Samples drawn past the stops (chunks that overshot, and chunks issued ahead of verdicts)."""
+        return sum(s.past_stop for s in self.states)
+
+    @property
+    def speculated(self) -> int:
+        return sum(s.speculated for s in self.states)
+
+
+def _count(x: Any) -> int | None:
+    """A stored token count, None where the engine reported none (NaN in the table)."""
+    return None if x is None or x != x else int(x)
+
+
+Cost = tuple[str, int, int | None]  # problem id, prompt tokens, completion tokens of one stored sample
 
 
 def _stored_state(
     run: Run | None, states: list[ProblemState], verifier: Verifier
-) -> list[tuple[str, int, str]]:
-    """Fill the states from a run being resumed; returns the stored samples that have no verdict yet."""
+) -> tuple[list[tuple[str, int, str]], list[Cost]]:
+    """Fill the states from a run being resumed; returns the stored samples that have no verdict yet, and
+    what every stored sample cost (for the budget)."""
     if run is None:
-        return []
-    df = run.samples(["problem_id", "sample_index", "text", "completion_tokens"])
+        return [], []
+    df = run.samples(["problem_id", "sample_index", "text", "prompt_tokens", "completion_tokens"])
     by_id = {s.problem.problem_id: s for s in states}
     verdicts = run.verdicts(verifier.name)
     if not verdicts.empty:
@@ -72,8 +92,14 @@ def _stored_state(
         )
     }
     todo: list[tuple[str, int, str]] = []
-    for pid, idx, text, tok in zip(
-        df["problem_id"], df["sample_index"], df["text"], df["completion_tokens"], strict=True
+    costs: list[Cost] = []
+    for pid, idx, text, ptok, tok in zip(
+        df["problem_id"],
+        df["sample_index"],
+        df["text"],
+        df["prompt_tokens"],
+        df["completion_tokens"],
+        strict=True,
     ):
         st = by_id.get(pid)
         if st is None or idx >= st.cap or st.have[idx]:
@@ -81,6 +107,7 @@ def _stored_state(
         st.have[idx] = 1
         st.issued += 1
         st.tokens += int(tok or 0)
+        costs.append((pid, _count(ptok) or 0, _count(tok)))
         got = graded.get((pid, int(idx)))
         if got is None:
             todo.append((pid, int(idx), str(text or "")))
@@ -90,7 +117,7 @@ def _stored_state(
             st.answers[int(idx)] = None if a is None or a != a else str(a)
             if v == "pass" and (st.first_pass is None or idx < st.first_pass):
                 st.first_pass = int(idx)
-    return todo
+    return todo, costs
 
 
 def solve(
@@ -136,8 +163,10 @@ def solve(
         ProblemState(p, i, cap, str(p.fields.get(c.stratum, "")) if c.stratum else "", bytearray(cap))
         for i, p in enumerate(problems)
     ]
-    unverified = _stored_state(run, states, verifier)
+    unverified, costs = _stored_state(run, states, verifier)
     solver = Solver(c, states, verifier, POLICIES.create(c.policy))
+    for pid, prompt_tokens, tokens in costs:
+        solver.budget.charge(pid, prompt_tokens, [tokens])
     by_id = {p.problem_id: p for p in problems}
     inline = verifier.runs_inline
     checker: InlineChecker | ThreadedChecker = (
@@ -237,18 +266,20 @@ def solve(
         new,
         time.monotonic() - t0,
         solver.budget_hit,
+        solver.budget.spent_dollars if c.price is not None else None,
     )
 
 
 def stops_of(states: list[ProblemState], m: int, cap: int) -> Any:
-    """The per-problem (n, s, stopped) that `analysis/stopping.py` estimates from."""
+    """The per-problem (n, s, stopped) that `analysis/stopping.py` estimates from: read up to the m-th pass
+    counting every pass, also where the stop waited for m distinct ones (see `stopping.py`)."""
     from monkeys.analysis.stopping import Stops
 
     return Stops(
         np.array([s.problem.problem_id for s in states]),
-        np.array([s.read for s in states]),
-        np.array([s.passes for s in states]),
-        np.array([s.status == "solved" for s in states]),
+        np.array([s.read if s.m_read is None else s.m_read for s in states]),
+        np.array([s.passes if s.m_read is None else m for s in states]),
+        np.array([s.m_read is not None for s in states]),
         m,
         cap,
     )
