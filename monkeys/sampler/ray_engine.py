@@ -6,25 +6,45 @@ Not Ray Data's LLM processor: it keeps one completion of a request with n > 1. E
 draws it. The driver sends each actor batches of whole units, two in flight so the actor never idles, and
 writes every result itself; an actor that dies (`ray.kill`, a lost node) raises, and the scheduler hands
 its units to the others.
+
+Starting is where a shared machine bites. vLLM 0.32 rewrites its compile cache index
+(`vllm_compile_cache.py`) in place and parses it when an engine starts, so an engine starting while
+another on the same node writes it can read a torn file and fail. Each replica slot therefore compiles into
+its own cache root (`$VLLM_CACHE_ROOT/monkeys-replica-<i>`, reused by later runs), and a replica that
+still fails to start is started once more, alone, after the others are up; only a second failure stops
+the run. Nothing here waits on a clock: readiness is the actor's answer to `describe`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from monkeys.errors import MonkeysError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 
 NAMESPACE = "monkeys"
+E = TypeVar("E", bound=Engine)
+
+
+def slot_cache_root(slot: int) -> str:
+    """vLLM's cache root for replica slot `slot` on this node: one compile cache per slot, so replicas
+    starting together never read a cache index another is writing."""
+    base = os.environ.get("VLLM_CACHE_ROOT") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vllm"
+    )
+    return os.path.join(base, f"monkeys-replica-{slot}")
 
 
 class _Replica:
     """The actor's body: one vLLM engine."""
 
-    def __init__(self, model: str | None, engine_kwargs: dict[str, Any]) -> None:
+    def __init__(self, model: str | None, engine_kwargs: dict[str, Any], slot: int) -> None:
+        os.environ["VLLM_CACHE_ROOT"] = slot_cache_root(slot)  # this actor's own process; before vllm loads
         from monkeys.sampler.vllm_engine import VLLMEngine
 
         self.engine = VLLMEngine(model=model, **engine_kwargs)
@@ -92,7 +112,8 @@ def ray_pool(
     engine_kwargs: dict[str, Any] | None = None,
 ) -> Any:
     """Connect to the cluster at `address` ("auto", "HOST:PORT" or "local" for a throw-away one), start
-    `replicas` named actors `monkeys-replica-<i>` and return a `ReplicaPool` over them."""
+    `replicas` actors `monkeys-replica-<i>-<job>` and return a `ReplicaPool` over them once every one has
+    loaded its engine."""
     try:
         import ray
     except ImportError:
@@ -107,20 +128,46 @@ def ray_pool(
         kwargs["tensor_parallel_size"] = tensor_parallel
     resources: dict[str, Any] = {"num_cpus": 1} if on_cpu() else {"num_gpus": tensor_parallel}
     actor_cls = ray.remote(**resources)(_Replica)
-    actors = []
-    for i in range(replicas):
-        name = f"monkeys-replica-{i}"
-        with contextlib.suppress(ValueError):  # a replica left over from a killed driver
-            ray.kill(ray.get_actor(name, namespace=NAMESPACE))
-        actor = actor_cls.options(name=name, namespace=NAMESPACE, max_concurrency=1).remote(model, kwargs)
-        actors.append(RayReplica(actor, name, batch_samples))
+    # Named per driver: the actors end with this job, and two drivers on one cluster never meet.
+    job = ray.get_runtime_context().get_job_id()
+
+    def start(i: int, again: bool = False) -> RayReplica:
+        name = f"monkeys-replica-{i}-{job}" + ("-again" if again else "")
+        actor = actor_cls.options(name=name, namespace=NAMESPACE, max_concurrency=1).remote(model, kwargs, i)
+        return RayReplica(actor, name, batch_samples)
+
+    return ReplicaPool(start_all(start, replicas), hang_timeout=hang_timeout)
+
+
+def start_all(start: Callable[[int, bool], E], replicas: int) -> list[E]:
+    """Start `replicas` replicas together and wait until each has loaded its engine; one that fails is
+    started once more, alone, after the others are up (`start(i, True)`). A second failure closes them all
+    and raises."""
+    actors = [start(i, False) for i in range(replicas)]
+    failed: dict[int, BaseException] = {}
+    for i, r in enumerate(actors):
+        try:
+            r.describe()
+        except Exception as exc:
+            failed[i] = exc
     try:
-        for r in actors:
-            r.describe()  # waits until every engine is loaded, and fails early with the reason
+        for i, exc in failed.items():
+            print(
+                f"monkeys: Ray replica {i} failed to start ({_reason(exc, 300)}); starting it again",
+                file=sys.stderr,
+            )
+            actors[i].close()
+            actors[i] = start(i, True)
+            actors[i].describe()
     except Exception as exc:
         for r in actors:
             r.close()
         raise MonkeysError(
-            f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:3000]})"
+            f"a Ray replica failed to start twice ({_reason(exc, 3000)}); see the Ray logs under the "
+            "cluster's temp dir (default /tmp/ray/session_latest/logs)"
         ) from None
-    return ReplicaPool(actors, hang_timeout=hang_timeout)
+    return actors
+
+
+def _reason(exc: BaseException, limit: int) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:limit]}"
