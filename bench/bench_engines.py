@@ -133,7 +133,10 @@ def bench_served(args: argparse.Namespace) -> list[str]:
         try:
             b0.wait_ready()
             b1.wait_ready()
-            pool = ReplicaPool([OpenAIEngine(base_url=u.base_url) for u in (b0, b1)])
+            # Each replica holds at most half the requests: with the default 64 in flight the first replica
+            # to pull would take all of this small run's requests before the second asked for any.
+            each = -(-args.problems * -(-args.k // args.chunk) // 2)
+            pool = ReplicaPool([OpenAIEngine(base_url=u.base_url, concurrency=each) for u in (b0, b1)])
             r["two"] = run_sample(tmp, "two", args, lambda: pool)
         finally:
             b0.stop()

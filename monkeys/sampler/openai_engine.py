@@ -27,6 +27,7 @@ from monkeys.sampler.base import ENGINES, Completion, Engine, Request, SamplingP
 from monkeys.sampler.embedded import DEFAULT_MODEL, model_dir
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_END: Any = object()
 
 
 @dataclass(frozen=True)
@@ -177,23 +178,27 @@ class OpenAIEngine(Engine):
         return to_completion(req, responses, self.endpoint)
 
     # -- the engine seam --------------------------------------------------------------------------------
-    def generate(self, requests: Iterable[Request], params: SamplingParams) -> Iterator[Completion]:
+    def generate(self, requests: Iterable[Request | None], params: SamplingParams) -> Iterator[Completion]:
         """Keep up to `concurrency` requests in flight, pulling the next one only when one finishes (so a
-        scheduler feeding several engines gives faster ones more work); yield each as it completes."""
+        scheduler feeding several engines gives faster ones more work); yield each as it completes. A None
+        from the stream (`monkeys solve` waiting on verdicts) pauses pulling until one has been yielded."""
         source = iter(requests)
         in_flight: dict[Future[Completion], Request] = {}
         exhausted = False
         try:
             while True:
                 while not exhausted and len(in_flight) < self.concurrency:
-                    req = next(source, None)
-                    if req is None:
+                    req = next(source, _END)
+                    if req is _END:
                         exhausted = True
+                    if req is _END or req is None:
                         break
                     fut = asyncio.run_coroutine_threadsafe(self._request(req, params), self._loop)
                     in_flight[fut] = req
                 if not in_flight:
-                    return
+                    if exhausted:
+                        return
+                    raise RuntimeError("the request stream paused with no request in flight")
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for fut in done:
                     in_flight.pop(fut)
