@@ -119,17 +119,21 @@ def bench_served(args: argparse.Namespace) -> list[str]:
 
     model = str(model_dir())
     r: dict[str, dict[str, float]] = {}
+    logs = Path(tempfile.gettempdir()) / "monkeys-bench-engines"  # server logs, kept for a failed start
+    logs.mkdir(exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         r["vllm"] = run_sample(tmp, "vllm", args, lambda: VLLMEngine(max_model_len=8192))
         gc.collect()  # sample() closed the engine; free its model and KV cache before the servers start
-        with LocalServer(model, None, tmp / "a.log") as a:
+        with LocalServer(model, None, logs / "a.log") as a:
             r["openai"] = run_sample(tmp, "openai", args, lambda: OpenAIEngine(base_url=a.base_url))
         if not args.no_mp_server:
-            with LocalServer(model, None, tmp / "mp.log", executor="mp") as a:
+            with LocalServer(model, None, logs / "mp.log", executor="mp") as a:
                 r["openai-mp"] = run_sample(tmp, "openai-mp", args, lambda: OpenAIEngine(base_url=a.base_url))
-        b0 = LocalServer(model, None, tmp / "b0.log", cpus=[0])
-        b1 = LocalServer(model, None, tmp / "b1.log", cpus=[1])
+        b0 = LocalServer(model, None, logs / "b0.log", cpus=[0])
+        b1 = LocalServer(model, None, logs / "b1.log", cpus=[1])
         try:
             b0.wait_ready()
             b1.wait_ready()
