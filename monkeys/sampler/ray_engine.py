@@ -7,18 +7,14 @@ draws it. The driver sends each actor batches of whole units, two in flight so t
 writes every result itself; an actor that dies (`ray.kill`, a lost node) raises, and the scheduler hands
 its units to the others.
 
-Starting is where a shared machine bites. vLLM 0.32 rewrites its compile cache index
-(`vllm_compile_cache.py`) in place and parses it when an engine starts, so an engine starting while
-another on the same node writes it can read a torn file and fail. Each replica slot therefore compiles into
-its own cache root (`$VLLM_CACHE_ROOT/monkeys-replica-<i>`, reused by later runs), and a replica that
-still fails to start is started once more, alone, after the others are up; only a second failure stops
-the run. Nothing here waits on a clock: readiness is the actor's answer to `describe`.
+A replica that fails to start (its worker killed while loading, a node's memory monitor, a torn cache
+file) is started once more, alone, after the others are up; only a second failure stops the run. Nothing
+here waits on a clock: readiness is the actor's answer to `describe`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -31,20 +27,10 @@ NAMESPACE = "monkeys"
 E = TypeVar("E", bound=Engine)
 
 
-def slot_cache_root(slot: int) -> str:
-    """vLLM's cache root for replica slot `slot` on this node: one compile cache per slot, so replicas
-    starting together never read a cache index another is writing."""
-    base = os.environ.get("VLLM_CACHE_ROOT") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vllm"
-    )
-    return os.path.join(base, f"monkeys-replica-{slot}")
-
-
 class _Replica:
     """The actor's body: one vLLM engine."""
 
-    def __init__(self, model: str | None, engine_kwargs: dict[str, Any], slot: int) -> None:
-        os.environ["VLLM_CACHE_ROOT"] = slot_cache_root(slot)  # this actor's own process; before vllm loads
+    def __init__(self, model: str | None, engine_kwargs: dict[str, Any]) -> None:
         from monkeys.sampler.vllm_engine import VLLMEngine
 
         self.engine = VLLMEngine(model=model, **engine_kwargs)
@@ -133,7 +119,7 @@ def ray_pool(
 
     def start(i: int, again: bool = False) -> RayReplica:
         name = f"monkeys-replica-{i}-{job}" + ("-again" if again else "")
-        actor = actor_cls.options(name=name, namespace=NAMESPACE, max_concurrency=1).remote(model, kwargs, i)
+        actor = actor_cls.options(name=name, namespace=NAMESPACE, max_concurrency=1).remote(model, kwargs)
         return RayReplica(actor, name, batch_samples)
 
     return ReplicaPool(start_all(start, replicas), hang_timeout=hang_timeout)
