@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -129,6 +130,8 @@ def main() -> None:
         "--no-uni-server", action="store_true", help="skip the server with the model in its engine core"
     )
     args = ap.parse_args()
+    # `timeout` sends SIGTERM: exit through the with-blocks, so that every server started is killed too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("MONKEYS_CPU_KV_CACHE_GIB", "1")  # four engines on 24 GiB shared
     lines = ["## Engines and replicas (`bench/bench_engines.py`)", ""]
     load0 = os.getloadavg()[0]
