@@ -126,6 +126,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--only", choices=["scheduler", "all"], default="all")
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument(
         "--no-uni-server", action="store_true", help="skip the server with the model in its engine core"
     )
