@@ -106,12 +106,13 @@ def rate(runs: list[dict[str, float]]) -> float:
 
 
 def interleaved(
-    tmp: Path, args: argparse.Namespace, engines: dict[str, Engine]
+    tmp: Path, args: argparse.Namespace, engines: dict[str, Engine], first_round: int = 0
 ) -> dict[str, list[dict[str, float]]]:
     """Each round runs every engine once on that round's problems, in turn, so that a change in the
-    machine's load (other jobs share it) falls on all of them alike."""
+    machine's load (other jobs share it) falls on all of them alike. Rounds are numbered on from
+    `first_round`, so an engine used in an earlier comparison meets no problem it has cached."""
     out: dict[str, list[dict[str, float]]] = {name: [] for name in engines}
-    for rnd in range(args.rounds):
+    for rnd in range(first_round, first_round + args.rounds):
         for name, engine in engines.items():
             out[name].append(run_sample(tmp, name, args, engine, rnd))
     return out
@@ -180,7 +181,7 @@ def bench_served(args: argparse.Namespace) -> list[str]:
                 # first replica to pull would take all of this small run's requests before the second asked.
                 each = -(-args.problems * -(-args.k // args.chunk) // 2)
                 pool = ReplicaPool([OpenAIEngine(base_url=u.base_url, concurrency=each) for u in (b0, b1)])
-                second = interleaved(tmp, args, {"one": served, "two": pool})
+                second = interleaved(tmp, args, {"one": served, "two": pool}, args.rounds)
             finally:
                 b0.stop()
                 b1.stop()
@@ -189,7 +190,7 @@ def bench_served(args: argparse.Namespace) -> list[str]:
         if not args.no_uni_server:  # one round, for the why
             with LocalServer(model, None, logs / "uni.log", executor="uni") as u:
                 alone = OpenAIEngine(base_url=u.base_url)
-                uni = [run_sample(tmp, "uni", args, alone, 0)]
+                uni = [run_sample(tmp, "uni", args, alone, 0)]  # a new server: round 0 is not cached
                 alone.close()
     return describe(args, first, second, uni)
 
