@@ -108,6 +108,7 @@ def make_run(path: Path, problems: list[Problem], work: list[tuple[Problem, int,
             "finish_reason": ["stop"] * n,
             "cumulative_logprob": [0.0] * n,
             "seed": [0] * n,
+            "cached_prompt_tokens": [None] * n,
         },
         schema=SAMPLES,
     )

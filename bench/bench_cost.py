@@ -83,6 +83,7 @@ def synthetic_run(path: Path, seed: int) -> Path:
                         "finish_reason": ["stop"] * len(ids),
                         "cumulative_logprob": -rng.random(len(ids)) * 50,
                         "seed": idx,
+                        "cached_prompt_tokens": pa.nulls(len(ids), pa.int32()),
                     },
                     schema=SAMPLES,
                 )

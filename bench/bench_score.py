@@ -81,6 +81,7 @@ def make_run(path: Path, problems: int, per: int, distinct: int) -> Run:
                 ("finish_reason", "stop"),
                 ("cumulative_logprob", None),
                 ("seed", 0),
+                ("cached_prompt_tokens", None),
             ):
                 cols[c].append(v)
     with run.writer("samples") as t:

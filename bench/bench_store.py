@@ -101,6 +101,7 @@ def batch(rng: np.random.Generator, problems: int, per_problem: int, start: int,
             "finish_reason": pa.array(np.where(rng.random(m) < 0.8, "stop", "length")),
             "cumulative_logprob": -rng.random(m) * 50,
             "seed": np.repeat(rng.integers(0, 2**52, problems), n),
+            "cached_prompt_tokens": np.full(m, 896, np.int32),
         },
         schema=SAMPLES,
     )

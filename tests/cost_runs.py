@@ -20,7 +20,8 @@ def make_run(
     sessions: list[dict[str, Any]] | None = None,
 ) -> Path:
     """`problems` maps a problem id to {"prompt_tokens": P, "tokens": [T...], "passed": [bool...],
-    optional "texts", "answers"}; token counts None leave them out, as an import without them does."""
+    optional "texts", "answers", "cached_prompt_tokens" (one count, or one per sample)}; token counts None
+    leave them out, as an import without them does."""
     manifest: dict[str, Any] = {
         "task": {"name": task, "default_verifier": "gsm8k", "options": {}},
         "model": model,
@@ -47,6 +48,8 @@ def make_run(
             samples["finish_reason"].append("stop")
             samples["cumulative_logprob"].append(-1.0 - i)
             samples["seed"].append(i)
+            cached = spec.get("cached_prompt_tokens")
+            samples["cached_prompt_tokens"].append(cached[i] if isinstance(cached, list) else cached)
             verdicts["problem_id"].append(pid)
             verdicts["sample_index"].append(i)
             verdicts["verifier"].append("gsm8k")

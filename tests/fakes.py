@@ -34,6 +34,7 @@ class FakeEngine(Engine):
                 tuple(5 for _ in texts),
                 tuple("stop" for _ in texts),
                 tuple(-1.0 for _ in texts),
+                0 if req.start_index == 0 else 8,  # a prefix cache: the problem's first request misses
             )
 
     def close(self) -> None:

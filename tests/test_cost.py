@@ -207,3 +207,46 @@ def test_sampling_records_wall_time_and_device_per_session(tmp_path: Path, data_
 
     t = timing_from_manifest({"sessions": sessions}, "r")
     assert isinstance(t, Timing) and t.samples == 24 and t.unit == "CPU core-seconds"
+
+
+def test_dollars_use_the_cached_prompt_tokens_the_engine_recorded(tmp_path):
+    # problem a: 3 samples of a 100-token prompt, the first request missed the cache, the others hit 96
+    # tokens; problem b has no counts (an older shard or another engine): the assumed split applies
+    problems = {
+        "a": {
+            "prompt_tokens": 100,
+            "tokens": [5, 5, 5],
+            "passed": [True] * 3,
+            "cached_prompt_tokens": [0, 96, 96],
+        },
+        "b": {
+            "prompt_tokens": 50,
+            "tokens": [2, 2],
+            "passed": [False] * 2,
+            "cached_prompt_tokens": [None, 7],
+        },
+    }
+    path = make_run(tmp_path / "r", problems)
+    prices = {"m": {"input": 2.0, "output": 10.0, "cached_input": 0.5}}
+    rc = run_cost(path, prices=prices)
+    assert rc.tokens is not None and rc.tokens.sum_cached is not None
+    assert rc.tokens.sum_cached[0] == 192 and np.isnan(rc.tokens.sum_cached[1])
+    s = rc.summary()
+    bill_a = (300 - 192) * 2e-6 + 192 * 0.5e-6 + 15 * 10e-6  # exactly what the drawn samples cost
+    assumed_b = 50 * 2e-6 + 50 * 0.5e-6 + 4 * 10e-6
+    assert s["axes"]["dollars"]["total"] == pytest.approx(bill_a + assumed_b)
+    assert s["tokens"]["cached_prompt"] == 192  # problem b, partly counted, is left out
+    assert "recorded them for 1 of 2 problems" in s["axes"]["dollars"]["notes"][0]
+    # without a cached-input price the counts change nothing: every prompt token is billed as input
+    plain = run_cost(path, prices={"m": {"input": 2.0, "output": 10.0}}).summary()
+    assert plain["axes"]["dollars"]["total"] == pytest.approx((300 + 100) * 2e-6 + 19 * 10e-6)
+
+
+def test_runs_without_cached_counts_keep_the_assumed_cache_split(tmp_path):
+    problems = {"a": {"prompt_tokens": 100, "tokens": [5, 5], "passed": [True, False]}}
+    rc = run_cost(
+        make_run(tmp_path / "r", problems), prices={"m": {"input": 2.0, "output": 10.0, "cached_input": 0.5}}
+    )
+    assert rc.tokens is not None and rc.tokens.sum_cached is None
+    assert rc.summary()["tokens"]["cached_prompt"] is None
+    assert rc.summary()["axes"]["dollars"]["total"] == pytest.approx(100 * 2e-6 + 100 * 0.5e-6 + 10 * 10e-6)

@@ -94,6 +94,13 @@ def test_served_sampling_survives_dead_servers_and_matches_the_offline_engine(
     assert df.completion_tokens.between(1, 16).all() and df.cumulative_logprob.lt(0).all()
     assert (df.loc[df.finish_reason == "length", "completion_tokens"] == 16).all()
     assert df.text.nunique() > 4
+    # cached prompt tokens, as the server reports them (--enable-prompt-tokens-details), on every sample;
+    # one problem's requests go out one at a time here (concurrency 1), so each problem's second request
+    # on a live server finds its prompt in the prefix cache
+    assert df.cached_prompt_tokens.notna().all() and df.cached_prompt_tokens.le(df.prompt_tokens).all()
+    assert (df.cached_prompt_tokens > 0).any()
+    two = Run.open(tmp_path / "two").samples()
+    assert two.cached_prompt_tokens.notna().all()
 
     # the offline engine, given the same requests and seeds, draws the same samples as the server
     from monkeys.sampler.vllm_engine import VLLMEngine
@@ -103,10 +110,16 @@ def test_served_sampling_survives_dead_servers_and_matches_the_offline_engine(
             for p in ("0", "1") for s in (0, 4)]  # fmt: skip
     offline = VLLMEngine(max_model_len=8192)
     try:
-        texts = {(c.request.problem_id, c.request.start_index + j): t
-                 for c in offline.generate(reqs, config(data_dir).sampling) for j, t in enumerate(c.texts)}  # fmt: skip
+        done = list(offline.generate(reqs, config(data_dir).sampling))
     finally:
         offline.close()
+    texts = {
+        (c.request.problem_id, c.request.start_index + j): t for c in done for j, t in enumerate(c.texts)
+    }
+    # the offline engine reports its prefix-cache hits too (vLLM's RequestOutput.num_cached_tokens)
+    assert all(
+        c.cached_prompt_tokens is not None and 0 <= c.cached_prompt_tokens <= c.prompt_tokens for c in done
+    )
     same = sum(texts[(r.problem_id, r.sample_index)] == r.text for r in df.itertuples())
     print(f"offline engine reproduced {same} of {len(df)} served samples")
     assert same == len(df)

@@ -186,3 +186,23 @@ def test_api_key_is_sent_but_never_stored(
     assert secret.encode() not in stored and b"MONKEYS_TEST_KEY" in stored
     df = report.run.samples()
     assert (df["completion_tokens"] == 3).all() and (df["prompt_tokens"] == 11).all()
+
+
+def test_a_paused_request_stream_waits_for_a_completion_instead_of_ending(server: tuple[str, Script]) -> None:
+    """`monkeys solve` yields None while it waits on verdicts: the engine must stop pulling, not stop."""
+    url, _ = server
+    engine = OpenAIEngine(model="m", base_url=url)
+    got: list[int] = []
+
+    def stream() -> Iterator[Request | None]:
+        yield Request("p", "Q", 0, 1, 10)
+        while not got:  # nothing more until the first request is back
+            yield None
+        yield Request("p", "Q", 1, 1, 11)
+
+    try:
+        for c in engine.generate(stream(), SamplingParams()):
+            got.append(c.request.start_index)
+    finally:
+        engine.close()
+    assert got == [0, 1]

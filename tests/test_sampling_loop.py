@@ -37,6 +37,8 @@ def test_sample_stores_k_per_problem_with_per_sample_seeds(tmp_path: Path, data_
         base = seed_base(0, pid)
         for idx, text in zip(g["sample_index"], g["text"], strict=True):
             assert text.startswith(f"sample seed={base + idx} ")
+        # the engine's cached-prompt count is stored on every sample of its request
+        assert g["cached_prompt_tokens"].tolist() == [0 if i < 4 else 8 for i in g["sample_index"]]
     m = report.run.manifest
     assert m["k"] == 10 and m["task"]["default_verifier"] == "gsm8k" and m["engine"]["name"] == "fake"
     assert m["sampling"]["temperature"] == 0.6 and m["chunk_size"] == 4

@@ -47,6 +47,7 @@ def make_run(path: Path, texts: dict[str, list[str]] = TEXTS, logprobs: bool = T
             cols["finish_reason"].append("stop")
             cols["cumulative_logprob"].append(-1.5 * len(t) - (pid == "b") if logprobs else None)
             cols["seed"].append(0)
+            cols["cached_prompt_tokens"].append(None)
     with run.writer("samples") as t:
         t.append(pa.Table.from_pydict(cols, schema=SAMPLES))
     return run

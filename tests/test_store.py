@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from monkeys.errors import MonkeysError
@@ -33,6 +34,7 @@ def rows(pid: str, start: int, n: int) -> pa.Table:
             "finish_reason": ["stop"] * n,
             "cumulative_logprob": [None] * n,
             "seed": [7] * n,
+            "cached_prompt_tokens": [None] * n,
         },
         schema=SAMPLES,
     )
@@ -164,7 +166,8 @@ def test_kill_during_appends_never_leaves_partial_rows(tmp_path: Path) -> None:
                 t.append(pa.Table.from_pydict({{
                     "problem_id": ["a"] * n, "sample_index": list(range(i * n, i * n + n)),
                     "text": ["x" * 200] * n, "prompt_tokens": [1] * n, "completion_tokens": [1] * n,
-                    "finish_reason": ["stop"] * n, "cumulative_logprob": [0.0] * n, "seed": [i] * n}}, schema=SAMPLES))
+                    "finish_reason": ["stop"] * n, "cumulative_logprob": [0.0] * n, "seed": [i] * n,
+                    "cached_prompt_tokens": [None] * n}}, schema=SAMPLES))
                 if i == 30:
                     os.kill(os.getpid(), signal.SIGKILL)
         """
@@ -175,3 +178,24 @@ def test_kill_during_appends_never_leaves_partial_rows(tmp_path: Path) -> None:
     assert len(df) % 1000 == 0 and len(df) >= 30_000
     assert df["sample_index"].is_unique
     assert (df.groupby("seed").size() == 1000).all()
+
+
+def test_shards_from_before_cached_prompt_tokens_read_as_null_and_compact_with_new_ones(
+    tmp_path: Path,
+) -> None:
+    """A run directory written before the samples table had `cached_prompt_tokens` opens unchanged."""
+    run = make_run(tmp_path)
+    old_schema = pa.schema([f for f in SAMPLES if f.name != "cached_prompt_tokens"])
+    old = rows("a", 0, 2).select(old_schema.names).cast(old_schema)
+    (run.path / "samples").mkdir(exist_ok=True)
+    pq.write_table(old, run.path / "samples" / "00000000000000000001-0ldshard.parquet")
+    before = Run.open(run.path).samples()
+    assert list(before.columns) == SAMPLES.names
+    assert before["cached_prompt_tokens"].isna().all() and before["text"].tolist() == ["a0", "a1"]
+    with run.writer("samples") as t:
+        t.append(rows("b", 0, 2).set_column(8, "cached_prompt_tokens", pa.array([0, 3], pa.int32())))
+        assert t.compact() == 2
+    df = run.samples().sort_values(["problem_id", "sample_index"])
+    assert df["cached_prompt_tokens"].iloc[:2].isna().all()
+    assert df["cached_prompt_tokens"].iloc[2:].tolist() == [0, 3]
+    assert len(list((run.path / "samples").glob("*.parquet"))) == 1

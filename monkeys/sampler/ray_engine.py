@@ -6,20 +6,26 @@ Not Ray Data's LLM processor: it keeps one completion of a request with n > 1. E
 draws it. The driver sends each actor batches of whole units, two in flight so the actor never idles, and
 writes every result itself; an actor that dies (`ray.kill`, a lost node) raises, and the scheduler hands
 its units to the others.
+
+A replica that fails to start (its worker killed while loading, a node's memory monitor, a torn cache
+file) is started once more, alone, after the others are up; only a second failure stops the run. Nothing
+here waits on a clock: readiness is the actor's answer to `describe`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from monkeys.errors import MonkeysError
 from monkeys.sampler.base import Completion, Engine, Request, SamplingParams
 
 NAMESPACE = "monkeys"
 _END = object()
+E = TypeVar("E", bound=Engine)
 
 
 class _Replica:
@@ -98,7 +104,8 @@ def ray_pool(
     engine_kwargs: dict[str, Any] | None = None,
 ) -> Any:
     """Connect to the cluster at `address` ("auto", "HOST:PORT" or "local" for a throw-away one), start
-    `replicas` named actors `monkeys-replica-<i>` and return a `ReplicaPool` over them."""
+    `replicas` actors `monkeys-replica-<i>-<job>` and return a `ReplicaPool` over them once every one has
+    loaded its engine."""
     try:
         import ray
     except ImportError:
@@ -113,20 +120,46 @@ def ray_pool(
         kwargs["tensor_parallel_size"] = tensor_parallel
     resources: dict[str, Any] = {"num_cpus": 1} if on_cpu() else {"num_gpus": tensor_parallel}
     actor_cls = ray.remote(**resources)(_Replica)
-    actors = []
-    for i in range(replicas):
-        name = f"monkeys-replica-{i}"
-        with contextlib.suppress(ValueError):  # a replica left over from a killed driver
-            ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+    # Named per driver: the actors end with this job, and two drivers on one cluster never meet.
+    job = ray.get_runtime_context().get_job_id()
+
+    def start(i: int, again: bool = False) -> RayReplica:
+        name = f"monkeys-replica-{i}-{job}" + ("-again" if again else "")
         actor = actor_cls.options(name=name, namespace=NAMESPACE, max_concurrency=1).remote(model, kwargs)
-        actors.append(RayReplica(actor, name, batch_samples))
+        return RayReplica(actor, name, batch_samples)
+
+    return ReplicaPool(start_all(start, replicas), hang_timeout=hang_timeout)
+
+
+def start_all(start: Callable[[int, bool], E], replicas: int) -> list[E]:
+    """Start `replicas` replicas together and wait until each has loaded its engine; one that fails is
+    started once more, alone, after the others are up (`start(i, True)`). A second failure closes them all
+    and raises."""
+    actors = [start(i, False) for i in range(replicas)]
+    failed: dict[int, BaseException] = {}
+    for i, r in enumerate(actors):
+        try:
+            r.describe()
+        except Exception as exc:
+            failed[i] = exc
     try:
-        for r in actors:
-            r.describe()  # waits until every engine is loaded, and fails early with the reason
+        for i, exc in failed.items():
+            print(
+                f"monkeys: Ray replica {i} failed to start ({_reason(exc, 300)}); starting it again",
+                file=sys.stderr,
+            )
+            actors[i].close()
+            actors[i] = start(i, True)
+            actors[i].describe()
     except Exception as exc:
         for r in actors:
             r.close()
         raise MonkeysError(
-            f"a Ray replica failed to start ({type(exc).__name__}: {str(exc)[:3000]})"
+            f"a Ray replica failed to start twice ({_reason(exc, 3000)}); see the Ray logs under the "
+            "cluster's temp dir (default /tmp/ray/session_latest/logs)"
         ) from None
-    return ReplicaPool(actors, hang_timeout=hang_timeout)
+    return actors
+
+
+def _reason(exc: BaseException, limit: int) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:limit]}"

@@ -208,6 +208,7 @@ def to_completion(req: Request, out: Any) -> Completion:
         completion_tokens=tuple(len(o.token_ids) for o in outs),
         finish_reasons=tuple(str(o.finish_reason) for o in outs),
         cumulative_logprobs=tuple(o.cumulative_logprob for o in outs),
+        cached_prompt_tokens=getattr(out, "num_cached_tokens", None),  # vLLM < 0.7 has no such field
     )
 
 

@@ -161,6 +161,7 @@ def samples_table(pids: Sequence[str], idxs: Sequence[int], texts: Sequence[str]
             "finish_reason": pa.nulls(n, pa.string()),
             "cumulative_logprob": pa.nulls(n, pa.float64()),
             "seed": pa.nulls(n, pa.int64()),
+            "cached_prompt_tokens": pa.nulls(n, pa.int32()),
         },
         schema=SAMPLES,
     )

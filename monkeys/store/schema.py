@@ -14,6 +14,10 @@ SAMPLES = pa.schema(
         pa.field("finish_reason", pa.string()),
         pa.field("cumulative_logprob", pa.float64()),
         pa.field("seed", pa.int64()),
+        # Of the request's prompt tokens, those the engine served from its prefix cache (the OpenAI usage
+        # `prompt_tokens_details.cached_tokens`, vLLM's `num_cached_tokens`), repeated on each sample of the
+        # request like prompt_tokens; null where the engine reports none and in shards written before.
+        pa.field("cached_prompt_tokens", pa.int32()),
     ]
 )
 
