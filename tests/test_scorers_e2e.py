@@ -176,7 +176,9 @@ def test_judge_through_a_vllm_openai_server_matches_the_in_process_judge(tmp_pat
     local = monkeys(["score", "--run", str(run), "--scorer", "judge", "--model", "embedded"], env)
     assert local.returncode == 0, local.stderr
     monkeypatch.setenv("MONKEYS_CPU_KV_CACHE_GIB", "0.5")
-    server = LocalServer(str(model_dir()), None, tmp_path / "server.log")
+    # the path the commands resolve `embedded` to (under their own cache dir), which is the served name
+    served_path = Path(env["MONKEYS_CACHE_DIR"], "models", model_dir().name)
+    server = LocalServer(str(served_path), None, tmp_path / "server.log")
     try:
         server.wait_ready()
         served = monkeys(["score", "--run", str(run), "--scorer", "judge", "--engine", "openai",
