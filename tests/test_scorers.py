@@ -287,6 +287,27 @@ def test_judge_words_that_are_not_single_tokens_are_a_one_line_error():
         JudgeScorer(model="embedded", template="Is {answer} right?")
 
 
+def test_shared_prefix_leaves_every_exchange_its_last_token():
+    from monkeys.scorers.reward import shared_prefix
+
+    assert shared_prefix([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert shared_prefix([[1, 2, 3], [1, 2, 3]]) == 2  # identical: the last token is still computed
+    assert shared_prefix([[7], [7, 8]]) == 0
+    assert shared_prefix([[1, 2], [3, 4]]) == 0
+
+
+def test_judge_reads_exact_server_logprobs_by_id_and_falls_back_to_top_tokens_by_text():
+    from monkeys.scorers.judge import JudgeScorer
+
+    j = JudgeScorer(model="embedded", engine="openai", base_url="http://127.0.0.1:9/v1")
+    y, n = f"token_id:{j.yes_id}", f"token_id:{j.no_id}"
+    assert j._from_top({y: math.log(0.3), n: math.log(0.1), "token_id:5": -0.1}) == pytest.approx(0.75)
+    # a server without vLLM's extension: its top tokens by text, a word outside them has probability 0
+    assert j._from_top({" yes": math.log(0.2), " no": math.log(0.6)}) == pytest.approx(0.25)
+    assert j._from_top({" no": -0.5, " maybe": -1.0}) == 0.0
+    assert math.isnan(j._from_top({" maybe": -1.0})) and j.unscored == 1
+
+
 def test_score_command_bad_input_is_one_line_and_exit_2(tmp_path):
     import subprocess
     import sys

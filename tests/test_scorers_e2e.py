@@ -162,3 +162,46 @@ def test_judge_and_recomputed_logprobs_match_transformers(tmp_path, env):
         "score judge as a verifier",
     ):
         assert name in sel.stdout
+
+
+def test_judge_through_a_vllm_openai_server_matches_the_in_process_judge(tmp_path, env, monkeypatch):
+    """`--engine openai` against a real vLLM server: the same token ids, the two exact logprobs through
+    vLLM's `logprob_token_ids` extension, so the scores match the in-process judge's up to float32 noise
+    between differently batched forward passes (measured below 1e-6; 1e-4 allows for another CPU's
+    kernels), then one-line errors for a model the server does not serve and for a server that is gone."""
+    from monkeys.sampler.embedded import model_dir
+    from monkeys.sampler.local_server import LocalServer
+
+    run = gsm8k_run(tmp_path / "run", env)
+    local = monkeys(["score", "--run", str(run), "--scorer", "judge", "--model", "embedded"], env)
+    assert local.returncode == 0, local.stderr
+    monkeypatch.setenv("MONKEYS_CPU_KV_CACHE_GIB", "0.5")
+    # the path the commands resolve `embedded` to (under their own cache dir), which is the served name
+    served_path = Path(env["MONKEYS_CACHE_DIR"], "models", model_dir().name)
+    server = LocalServer(str(served_path), None, tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        served = monkeys(["score", "--run", str(run), "--scorer", "judge", "--engine", "openai",
+                          "--base-url", server.base_url, "--model", "embedded", "--name", "judge_served"],
+                         env)  # fmt: skip
+        assert served.returncode == 0, served.stderr
+        assert "8 scored now (8 distinct texts, 0 of them from the cache, 8 computed)" in served.stdout
+        assert "got no score" not in served.stdout
+        unknown = monkeys(["score", "--run", str(run), "--scorer", "judge", "--engine", "openai",
+                           "--base-url", server.base_url, "--model", "not-served", "--tokenizer", "embedded",
+                           "--name", "judge_x"], env)  # fmt: skip
+        assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1
+        assert "does not serve model 'not-served'" in unknown.stderr
+    finally:
+        server.stop()
+    a, b = scores(run, "judge"), scores(run, "judge_served")
+    assert a.keys() == b.keys() and len(a) == 8
+    for k in a:
+        assert 0 < a[k] < 1 and b[k] == pytest.approx(a[k], abs=1e-4)
+    assert len({round(v, 4) for v in a.values()}) > 1  # the scores differ between samples
+
+    gone = monkeys(["score", "--run", str(run), "--scorer", "judge", "--engine", "openai", "--base-url",
+                    server.base_url, "--model", "embedded", "--name", "judge_gone", "--no-cache"],
+                   env)  # fmt: skip
+    assert gone.returncode != 0 and len(gone.stderr.strip().splitlines()) == 1
+    assert f"cannot reach the judge server at {server.base_url}" in gone.stderr

@@ -51,6 +51,10 @@ def score(
         str | None,
         typer.Option("--template", help="judge: prompt with {question} and {answer}, or @FILE holding it"),
     ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option("--tokenizer", help="judge: where to load its tokenizer when --model is a served name"),
+    ] = None,
     prefill: Annotated[
         str | None, typer.Option("--prefill", help="judge: start of its reply before yes/no")
     ] = None,
@@ -83,6 +87,7 @@ def score(
         "backend": backend,
         "template": template,
         "prefill": prefill,
+        "tokenizer": tokenizer,
         "yes": yes,
         "no": no,
         "reduce": reduce,
@@ -99,6 +104,14 @@ def score(
         soft_wrap=True,
         markup=False,
     )
+    if rep.missing:
+        console.print(
+            f"{rep.missing} of the samples scored now got no score (stored as null): the scorer could not "
+            "score them (a judge server whose top logprobs held neither word)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     q = score_quality(r, rep.name)
     if q is not None:
         console.print(

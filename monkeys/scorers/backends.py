@@ -29,11 +29,11 @@ def tokenizer(model: str) -> Any:
         raise MonkeysError(f"cannot load the tokenizer of {model!r} ({first}); check --model") from None
 
 
-def vllm_llm(model: str, **kwargs: Any) -> Any:
+def vllm_llm(model: str, enable_prefix_caching: bool = False, **kwargs: Any) -> Any:
     """A `vllm.LLM` for `model`, with the settings the sampler uses on this machine (CPU or GPU)."""
     from monkeys.sampler.vllm_engine import VLLMEngine
 
-    return VLLMEngine(model_path(model), enable_prefix_caching=False, **kwargs).llm
+    return VLLMEngine(model_path(model), enable_prefix_caching=enable_prefix_caching, **kwargs).llm
 
 
 def chat_ids(tok: Any, question: str, answer: str) -> list[int]:

@@ -4,7 +4,8 @@
 2. Dedup: the rest are grouped by (problem, text); each group is scored once and the score fanned out.
 3. Cache: groups whose (identity, problem, text) was scored before, in any run, reuse that score
    (`cache.py`); the model is loaded only when something is left to compute.
-4. The rest are sorted by length and handed to the scorer in batches, so padding stays small.
+4. The rest are sorted by problem, then length, and handed to the scorer in batches: a problem's samples
+   share its question, which a scorer can compute once, and similar lengths pad little.
 5. Scores are appended to the run's `scores` table in atomic shards every few seconds (and written to the
    cache first), so a kill loses at most the batches since the last flush.
 """
@@ -45,6 +46,7 @@ class ScoreReport:
     distinct: int = 0  # distinct (problem, text) groups among those
     cache_hits: int = 0  # groups answered by the cache
     computed: int = 0  # groups the scorer scored
+    missing: int = 0  # samples scored now that got no score (NaN, stored as null)
     seconds: float = 0.0
 
 
@@ -98,7 +100,8 @@ def score_run(
                 else:
                     report.cache_hits += 1
                     sink.add(g, s, pkeys[g.problem_id], cached=True)
-            todo.sort(key=lambda g: (len(g.text), g.problem_id))  # batches of similar length pad little
+            # a problem's samples together (their shared prefix is computed once), shortest first
+            todo.sort(key=lambda g: (g.problem_id, len(g.text)))
             report.computed = len(todo)
             sink.flush()
             for i in range(0, len(todo), batch_size):
@@ -119,6 +122,7 @@ def score_run(
         finally:
             sink.flush()
         report.scored = sink.rows_written
+        report.missing = sink.missing
         if sink.shards > 1:
             table.compact()
     report.seconds = time.perf_counter() - t0
@@ -199,11 +203,13 @@ class _Sink:
         self.last = time.monotonic()
         self.rows_written = 0
         self.shards = 0
+        self.missing = 0
 
     def add(self, g: _Group, score: float, pkey: str, cached: bool = False) -> None:
         if not cached and self.cache is not None:
             self.to_cache.append((pkey, g.key, score))
         n = len(g.members)
+        self.missing += n if math.isnan(score) else 0
         self.pids.extend([g.problem_id] * n)
         self.idxs.extend(g.members)
         self.vals.extend([None if math.isnan(score) else score] * n)
