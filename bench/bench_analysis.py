@@ -214,12 +214,12 @@ def bench_backtest(configs: dict) -> list[str]:
                 for m, fit in fs.methods().items():
                     e[m].append(abs(float(fit.predict([10_000])[0]) - truth))
                 ex = extrapolate(fs, 10_000, rng, reps=3)
-                iv = ex["interval"]
-                picks.append(ex["recommended"])
-                e["recommended"].append(abs(iv["coverage"] - truth))
-                inside.append(float(iv["low"] <= truth <= iv["high"]))
-                own = ex[ex["recommended"]]
-                own_inside.append(float(own["low"] is not None and own["low"] <= truth <= own["high"]))
+                iv = ex.interval
+                picks.append(ex.recommended)
+                e["recommended"].append(abs(iv.coverage - truth))
+                inside.append(float(iv.low <= truth <= iv.high))
+                own = ex.prediction(ex.recommended)
+                own_inside.append(float(own.low is not None and own.low <= truth <= own.high))
             for m in errs:
                 errs[m].append(float(np.nanmean(e[m])) if np.isfinite(e[m]).any() else float("nan"))
             flat = truth - float(coverage(counts.n, counts.c, [100])[0])

@@ -41,12 +41,12 @@ def test_every_method_predicts_coverage_at_10000_from_100_samples(outcomes):
     flat = []
     for counts in outcomes.values():
         bt = backtest(counts, 100, rng, reps=2)
-        assert bt["truth"] == pytest.approx(float(coverage(counts.n, counts.c, [10_000])[0]))
-        for method, r in bt["methods"].items():
+        assert bt.truth == pytest.approx(float(coverage(counts.n, counts.c, [10_000])[0]))
+        for method, r in bt.methods:
             # a fit can be degenerate on a subsample (a point mass on Pythia-70M's few solved problems)
-            if r["abs_err_mean"] is not None:
-                errors.setdefault(method, []).append(r["abs_err_mean"])
-        flat.append(bt["truth"] - float(coverage(counts.n, counts.c, [100])[0]))
+            if r.abs_err_mean is not None:
+                errors.setdefault(method, []).append(r.abs_err_mean)
+        flat.append(bt.truth - float(coverage(counts.n, counts.c, [100])[0]))
     assert np.mean(flat) > 0.2
     for method in ("power_law", "neg_log_power_law"):
         assert np.mean(errors[method]) < 0.06, method
@@ -75,10 +75,10 @@ def test_the_recommended_extrapolation_and_its_interval_hold_up_in_the_back_test
             out = extrapolate(
                 fit_all(hypergeometric_subsample(counts, 100, rng), 50, rng), 10_000, rng, reps=2
             )
-            iv = out["interval"]
-            assert iv["low"] <= iv["coverage"] <= iv["high"]
-            errors.append(abs(iv["coverage"] - truth))
-            inside.append(iv["low"] - 1e-9 <= truth <= iv["high"] + 1e-9)
+            iv = out.interval
+            assert iv.low <= iv.coverage <= iv.high
+            errors.append(abs(iv.coverage - truth))
+            inside.append(iv.low - 1e-9 <= truth <= iv.high + 1e-9)
     assert np.mean(errors) < 0.045  # 0.035 on these 22 cases; assuming no growth past k=100 is off by 0.27
     assert (
         max(errors) < 0.2
@@ -95,22 +95,22 @@ def test_extrapolation_from_1000_samples_brackets_the_truth_and_recommends_a_met
     sub = hypergeometric_subsample(counts, 1000, rng)
     truth = float(coverage(counts.n, counts.c, [10_000])[0])
     out = extrapolate(fit_all(sub, 100, rng), 10_000, rng, reps=2)
-    assert out["recommended"] in (
+    assert out.recommended in (
         "power_law",
         "neg_log_power_law",
         "distributional",
         "beta_binomial",
         "scaled_beta",
     )
-    rec = out[out["recommended"]]
-    assert rec["low"] <= rec["coverage"] <= rec["high"]
-    assert abs(rec["coverage"] - truth) < 0.03
-    assert out["backtest"]["fit_samples"] == 100  # same 10x ratio, played out inside the 1000 samples
+    rec = out.prediction(out.recommended)
+    assert rec.low <= rec.coverage <= rec.high
+    assert abs(rec.coverage - truth) < 0.03
+    assert out.backtest.fit_samples == 100  # same 10x ratio, played out inside the 1000 samples
 
 
 def test_k_within_the_samples_is_measured_not_extrapolated(outcomes):
     counts = outcomes["MATH_Pythia-70M"]
     rng = np.random.default_rng(0)
     out = extrapolate(fit_all(counts, 20, rng), 500, rng)
-    assert out["recommended"] == "empirical"
-    assert out["empirical"]["coverage"] == pytest.approx(float(coverage(counts.n, counts.c, [500])[0]))
+    assert out.recommended == "empirical"
+    assert out.empirical.coverage == pytest.approx(float(coverage(counts.n, counts.c, [500])[0]))

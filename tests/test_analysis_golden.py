@@ -91,3 +91,25 @@ def test_select_majority_only(run_dir, tmp_path):  # noqa: F811
         ["select", "--run", str(run_dir), "--method", "majority", "--subsets", "10"],
         tmp_path,
     )
+
+
+def test_the_text_and_the_json_both_come_from_the_returned_records(tmp_path):
+    """The library's typed result renders to the command's text and serialises to its --json document."""
+    import dataclasses
+    import json
+
+    from monkeys.analysis.outcomes import read_outcomes
+    from monkeys.analysis.report import _clean
+    from monkeys.analysis.report import fit_scaling as analyse
+    from monkeys.cli.analyse import fit_scaling_lines
+
+    table = outcomes_table(tmp_path / "outcomes.csv")
+    result, _, _ = analyse(read_outcomes(table, None), 40, 0, None, str(table))
+    text = "\n".join(fit_scaling_lines(result)) + "\n"
+    assert text == (GOLDEN / "fit_outcomes.txt").read_text()
+    doc = json.dumps(_clean(result.to_json()), indent=2, allow_nan=False) + "\n"
+    assert doc.replace(str(tmp_path), "<tmp>") == (GOLDEN / "fit_outcomes.json").read_text()
+    easy = result.config("easy")
+    assert easy.fit("power_law").param("b") < 0 < easy.coverage_at(60) <= 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        easy.problems = 3  # type: ignore[misc]

@@ -15,6 +15,7 @@ import numpy as np
 from monkeys.analysis.coverage import bootstrap_coverage, coverage, interval
 from monkeys.analysis.fits import FitSet, fit_all
 from monkeys.analysis.outcomes import Counts, hypergeometric_subsample
+from monkeys.analysis.results import Backtest, BacktestMethod, Extrapolation, Prediction
 
 MIN_BACKTEST_SAMPLES = 10
 CANDIDATES = ("power_law", "neg_log_power_law", "distributional", "beta_binomial", "scaled_beta")
@@ -24,7 +25,7 @@ TIE = 0.02  # back-test errors closer than this (or than the best error itself) 
 KAPPA = 1.0  # between-law sd multiplier of the widened interval (see widened_interval)
 
 
-def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3) -> dict[str, Any]:
+def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3) -> Backtest:
     """Fit each method on `n_fit` samples per problem (hypergeometric subsamples), predict coverage at the
     full n, and report the absolute error against the coverage measured on all n samples."""
     target = counts.max_k
@@ -35,40 +36,47 @@ def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3
         fs = fit_all(sub, 0, rng, intervals=False)
         for name, fit in fs.methods().items():
             preds.setdefault(name, []).append(float(fit.predict([target])[0]))
-    methods = {}
+    methods = []
     for name, values in preds.items():
         v = np.asarray(values)
         err = np.abs(v - truth)
-        methods[name] = {
-            "predicted_mean": _num(np.nanmean(v)) if np.isfinite(v).any() else None,
-            "abs_err_mean": _num(np.nanmean(err)) if np.isfinite(err).any() else None,
-            "abs_err_max": _num(np.nanmax(err)) if np.isfinite(err).any() else None,
-            "failed_fits": int((~np.isfinite(v)).sum()),
-        }
-    return {"fit_samples": n_fit, "target_k": target, "truth": truth, "repeats": reps, "methods": methods}
+        methods.append(
+            (
+                name,
+                BacktestMethod(
+                    predicted_mean=_num(np.nanmean(v)) if np.isfinite(v).any() else None,
+                    abs_err_mean=_num(np.nanmean(err)) if np.isfinite(err).any() else None,
+                    abs_err_max=_num(np.nanmax(err)) if np.isfinite(err).any() else None,
+                    failed_fits=int((~np.isfinite(v)).sum()),
+                ),
+            )
+        )
+    return Backtest(n_fit, target, truth, reps, tuple(methods))
 
 
 def extrapolate(
     fitset: FitSet, k: int, rng: np.random.Generator, level: float = 0.95, reps: int = 3
-) -> dict[str, Any]:
+) -> Extrapolation:
     """Coverage at `k` from every method with a `level` interval, and the recommended method."""
     counts = fitset.counts
     n = counts.max_k
-    out: dict[str, Any] = {"k": int(k), "level": level}
+    preds: dict[str, Prediction] = {}
     for name, fit in fitset.methods().items():
         if fit.degenerate:
-            out[name] = {"coverage": None, "low": None, "high": None, "degenerate": fit.degenerate}
+            preds[name] = Prediction(None, None, None, degenerate=fit.degenerate)
             continue
         lo, hi = fit.predict_interval([k], level)
-        out[name] = {
-            "coverage": _num(fit.predict([k])[0]),
-            "low": _num(lo[0]),
-            "high": _num(hi[0]),
-            "model": fit.method,
-        }
-        if fit.poor_fit:
-            out[name]["poor_fit"] = fit.poor_fit
-    out["distributional"]["model"] = fitset.best_distributional
+        preds[name] = Prediction(
+            _num(fit.predict([k])[0]), _num(lo[0]), _num(hi[0]), model=fit.method, poor_fit=fit.poor_fit
+        )
+    d = preds["distributional"]
+    preds["distributional"] = Prediction(
+        d.coverage, d.low, d.high, fitset.best_distributional, d.degenerate, d.poor_fit
+    )
+
+    def made(recommended: str | None, reason: str, **more: Any) -> Extrapolation:
+        return Extrapolation(int(k), level, tuple(preds.items()), recommended, reason, **more)
+
     if k <= n:
         cov = float(coverage(counts.n, counts.c, [k])[0])
         lo = hi = None
@@ -76,57 +84,41 @@ def extrapolate(
             boot = bootstrap_coverage(counts.n, counts.c, [k], max(fitset.boot_reps, 200), rng)
             low, high = interval(boot, level)
             lo, hi = float(low[0]), float(high[0])
-        out["empirical"] = {"coverage": cov, "low": lo, "high": hi}
-        out["recommended"] = "empirical"
-        out["reason"] = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
-        return out
-    if all(out[m].get("coverage") is None for m in ("power_law", "neg_log_power_law", "distributional")):
-        out["recommended"] = None
-        out["reason"] = "no method could be fitted (see each fit's `degenerate`)"
-        return out
+        reason = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
+        return made("empirical", reason, empirical=Prediction(cov, lo, hi))
+    if all(preds[m].coverage is None for m in ("power_law", "neg_log_power_law", "distributional")):
+        return made(None, "no method could be fitted (see each fit's `degenerate`)")
     n_fit = max(round(n * n / k), min(MIN_BACKTEST_SAMPLES, n))
     if n_fit >= n or n_fit < 2:
         usable = [
-            m
-            for m in ("distributional", "power_law", "neg_log_power_law")
-            if out[m].get("coverage") is not None
+            m for m in ("distributional", "power_law", "neg_log_power_law") if preds[m].coverage is not None
         ]
-        out["recommended"] = usable[0] if usable else None
-        out["reason"] = f"too few samples ({n}) for a back-test; " + (
+        reason = f"too few samples ({n}) for a back-test; " + (
             f"{usable[0]} is the first usable of distributional, power_law, neg_log_power_law"
             if usable
             else "no method could be fitted"
         )
-        return out
+        return made(usable[0] if usable else None, reason)
     bt = backtest(counts, n_fit, rng, reps)
-    out["backtest"] = bt
-    usable = {m for m in CANDIDATES if out[m].get("coverage") is not None and not out[m].get("poor_fit")}
-    scored = {
-        m: v["abs_err_mean"]
-        for m, v in bt["methods"].items()
-        if m in usable and v["abs_err_mean"] is not None
-    }
+    usable_set = {m for m in CANDIDATES if preds[m].coverage is not None and not preds[m].poor_fit}
+    scored = {m: v.abs_err_mean for m, v in bt.methods if m in usable_set and v.abs_err_mean is not None}
     if not scored:
-        fallback = next((m for m in PREFERENCE if m in usable), None)
-        out["recommended"] = fallback
+        fallback = next((m for m in PREFERENCE if m in usable_set), None)
         if fallback is None:
-            out["reason"] = "every method is degenerate or misses the measured curve"
-            return out
-        out["reason"] = (
+            return made(None, "every method is degenerate or misses the measured curve", backtest=bt)
+        reason = (
             f"no method could be fitted on the back-test's {n_fit} samples per problem; {fallback} has the best "
             "back-test record on the released outcomes"
         )
-        out["interval"] = widened_interval(out, fallback, usable, level)
-        return out
+        return made(
+            fallback, reason, backtest=bt, interval=widened_interval(preds, fallback, usable_set, level)
+        )
     best = min(scored, key=lambda m: scored[m])
     tol = max(TIE, scored[best])  # another method must halve the error to displace the preferred one
     tied = sorted(m for m, e in scored.items() if e - scored[best] <= tol)
     # among methods that do equally well here, the one with the best record over the paper's 11 configs
     pick = next(m for m in PREFERENCE if m in tied)
-    out["recommended"] = pick
-    if len(tied) > 1:
-        out["tied"] = tied
-    out["reason"] = (
+    reason = (
         f"back-test error {scored[pick]:.4f} predicting coverage at {n} from {n_fit} samples per problem "
         f"(ratio {n / n_fit:.3g}; asked ratio {k / n:.3g})"
         + (
@@ -136,11 +128,16 @@ def extrapolate(
             else ""
         )
     )
-    out["interval"] = widened_interval(out, pick, usable, level)
-    return out
+    return made(
+        pick,
+        reason,
+        backtest=bt,
+        tied=tuple(tied) if len(tied) > 1 else (),
+        interval=widened_interval(preds, pick, usable_set, level),
+    )
 
 
-def widened_interval(out: dict[str, Any], pick: str, usable: set[str], level: float) -> dict[str, Any]:
+def widened_interval(preds: dict[str, Prediction], pick: str, usable: set[str], level: float) -> Prediction:
     """The recommended method's interval widened by the disagreement between the usable laws.
 
     A law's own interval (bootstrap over problems, or the MLE's information) carries sampling error only,
@@ -151,19 +148,20 @@ def widened_interval(out: dict[str, Any], pick: str, usable: set[str], level: fl
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    c = out[pick]["coverage"]
-    laws = [out[m]["coverage"] for m in ("power_law", "neg_log_power_law", "distributional") if m in usable]
+    c = preds[pick].coverage
+    assert c is not None  # `pick` is usable
+    laws = [preds[m].coverage for m in ("power_law", "neg_log_power_law", "distributional") if m in usable]
     spread = float(np.std(laws, ddof=1)) if len(laws) > 1 else 0.0
-    lo, hi = out[pick].get("low"), out[pick].get("high")
+    lo, hi = preds[pick].low, preds[pick].high
     own_lo = c - lo if lo is not None else 0.0
     own_hi = hi - c if hi is not None else 0.0
     extra = z * KAPPA * spread
-    return {
-        "coverage": c,
-        "low": max(0.0, c - float(np.hypot(own_lo, extra))),
-        "high": min(1.0, c + float(np.hypot(own_hi, extra))),
-        "how": f"{pick}'s interval widened by {KAPPA:g} x the sd ({spread:.4f}) of {len(laws)} laws' predictions",
-    }
+    return Prediction(
+        c,
+        max(0.0, c - float(np.hypot(own_lo, extra))),
+        min(1.0, c + float(np.hypot(own_hi, extra))),
+        how=f"{pick}'s interval widened by {KAPPA:g} x the sd ({spread:.4f}) of {len(laws)} laws' predictions",
+    )
 
 
 def _num(x: float) -> float | None:
