@@ -21,8 +21,7 @@ Three kinds of process live in a sandbox:
   cgroup (every container runs as uid 65534 of the host's namespace, where RLIMIT_NPROC would be shared
   with all of them). Both are non-dumpable, so neither can ptrace or open /proc/<pid>/{mem,fd} of the other.
 
-Between runs the supervisor kills every process it can signal (`kill(-1)`, one atomic sweep that fork
-cannot outrun) and empties /tmp and /dev/shm with an iterative walk that no depth of tree defeats.
+Between runs the supervisor sweeps the sandbox clean (`_sweep.py`, sent ahead of this file).
 """
 
 import builtins
@@ -47,7 +46,6 @@ PRELOAD_EXTENSIONS = (
     "_asyncio _bz2 _contextvars _decimal _hashlib _json _lzma _multibytecodec _queue _typing _uuid _zoneinfo "
     "mmap resource _multiprocessing _posixshmem _lsprof"
 )
-WRITABLE = ("/tmp", "/dev/shm")
 REPORT_BYTES = 4096  # as base.REPORT_BYTES
 ZYGOTE_ADDRESS = "\0monkeys-sandbox-zygote"
 
@@ -417,83 +415,6 @@ def write_files(workdir, files):
             f.write(text)
 
 
-def others():
-    me = os.getpid()
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) not in (1, me):
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                        pids.append(int(name))
-            except OSError:
-                pass
-    return pids
-
-
-def sweep(isolated):
-    """Kill whatever the last run left behind and empty the writable directories (isolated sandboxes)."""
-    if not isolated:
-        return
-    for _ in range(50):
-        with contextlib.suppress(OSError):
-            os.kill(-1, signal.SIGKILL)  # everything but us and PID 1 (the zygote)
-        reap_all()
-        if not others():
-            break
-        time.sleep(0.01)
-    for top in WRITABLE:
-        if os.path.isdir(top):
-            with contextlib.suppress(OSError):
-                os.chmod(top, 0o1777)
-            wipe(top)
-
-
-def wipe(top):
-    """Empty `top` without recursion or long paths: walk down by chdir, one name at a time, so neither a
-    1,100-deep tree nor a path past PATH_MAX stops it. Only called once no other process runs."""
-    import stat
-
-    try:
-        os.chdir(top)
-    except OSError:
-        return
-    names = []  # the directories we stand in, below top
-    try:
-        while True:
-            child = None
-            try:
-                with os.scandir(".") as it:
-                    for entry in it:
-                        try:
-                            mode = os.lstat(entry.name).st_mode
-                            if stat.S_ISDIR(mode):
-                                child = entry.name
-                                break
-                            os.unlink(entry.name)
-                        except OSError:
-                            pass
-            except OSError:
-                pass
-            if child is not None:
-                try:
-                    os.chmod(child, 0o700)
-                    os.chdir(child)
-                    names.append(child)
-                    continue
-                except OSError:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(child)
-                    break  # cannot enter it: leave the rest rather than loop
-            if not names:
-                return
-            os.chdir("..")
-            with contextlib.suppress(OSError):
-                os.rmdir(names.pop())
-    finally:
-        os.chdir("/")
-
-
 def supervise(zsock):
     """Answer the host's jobs: one ready line, then per job one record per run and an end marker."""
     config = recv() or {}
@@ -508,7 +429,7 @@ def supervise(zsock):
         job["workdir"] = os.path.join(scratch, "run")
         inputs = job.get("inputs") or [""]
         for i, data in enumerate(inputs):
-            sweep(isolated)
+            sweep(isolated)  # noqa: F821  (from _sweep.py)
             os.makedirs(job["workdir"], exist_ok=True)
             write_files(job["workdir"], job["files"])
             result = run_one(job, data, zsock, nproc)
@@ -519,9 +440,9 @@ def supervise(zsock):
                 return
             if not reply.get("continue"):
                 break
-        sweep(isolated)
+        sweep(isolated)  # noqa: F821
         if not isolated:
-            wipe(job["workdir"])
+            wipe(job["workdir"])  # noqa: F821
         send({"end": True})
 
 

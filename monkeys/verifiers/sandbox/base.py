@@ -33,7 +33,7 @@ from typing import ClassVar, Protocol
 from monkeys.errors import MonkeysError
 from monkeys.registry import Registry
 
-_SERVER = (Path(__file__).parent / "_server.py").read_text()
+_SERVER = "\n".join((Path(__file__).parent / name).read_text() for name in ("_sweep.py", "_server.py"))
 # what every sandboxed program sees, whatever the host's settings
 PINNED_ENV = {
     "PYTHONHASHSEED": "0",
@@ -53,7 +53,8 @@ Modules = tuple[tuple[str, str], ...]  # (module name, source) pairs
 
 
 def server_source(modules: Modules = ()) -> str:
-    """The text every backend runs with `python3 -s -c`: the supervisor, told which modules to load."""
+    """The text every backend runs with `python3 -s -c`: the sweep and the supervisor, told which modules to
+    load."""
     text = f"MODULES = {dict(modules)!r}\n" + _SERVER
     if len(text.encode()) > MAX_SOURCE:
         raise ValueError(f"the sandbox modules make a {len(text)}-byte server, over {MAX_SOURCE} bytes")
