@@ -18,11 +18,12 @@ unconstrained parameters; they carry sampling error, not error from a wrong fami
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from monkeys.analysis.coverage import log_spaced_ks
 from monkeys.analysis.law import FIT_POINTS, Fit
 from monkeys.analysis.law import loglog_lines as _loglog_lines
+from monkeys.analysis.minimize import INFEASIBLE, Result, derivatives, minimize_box, nelder_mead, stencil
 from monkeys.analysis.outcomes import Counts
 
 DRAWS = 400
@@ -53,21 +54,8 @@ def _degenerate_reason(counts: Counts) -> str | None:
 
 
 def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian of a scalar function."""
-    p = len(x)
-    h = np.empty((p, p))
-    f0 = f(x)
-    for i in range(p):
-        ei = np.zeros(p)
-        ei[i] = step
-        h[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / step**2
-        for j in range(i + 1, p):
-            ej = np.zeros(p)
-            ej[j] = step
-            h[i, j] = h[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                4 * step**2
-            )
-    return h
+    """Central-difference Hessian of the batched objective `f` ((R, p) -> (R,)) at x, in one call."""
+    return derivatives(f(stencil(x, step)), len(x), step)[1]
 
 
 def _normal_draws(x: np.ndarray, nll, rng: np.random.Generator, fit: Fit) -> np.ndarray | None:
@@ -113,7 +101,7 @@ def _window_exponent(fit: Fit, n_max: int) -> float:
 
 def _finish(
     fit: Fit,
-    best: optimize.OptimizeResult,
+    best: Result,
     to_theta,
     nll,
     counts: Counts,
@@ -125,7 +113,7 @@ def _finish(
     fit.theta = to_theta(x)
     draws = _normal_draws(x, nll, rng, fit) if intervals else None
     if draws is not None:
-        fit.draws = np.stack([to_theta(d) for d in draws])
+        fit.draws = to_theta(draws)
         fit.uncertainty = f"asymptotic normal MLE (observed information, {DRAWS} draws)"
     at_bound = bool(
         np.any(np.abs(x[:2]) >= LOG_BOUND - 1e-3)
@@ -173,17 +161,10 @@ def fit_beta_binomial(counts: Counts, rng: np.random.Generator, intervals: bool 
     n, c, w = _unique(counts)
     const = float((w * _log_choose(n, c)).sum())
 
-    def nll(x: np.ndarray) -> float:
-        a, b = np.exp(x)
-        ll = (w * (special.betaln(c + a, n - c + b) - special.betaln(a, b))).sum()
+    def nll(x: np.ndarray) -> np.ndarray:  # rows of (log alpha, log beta) -> negative log-likelihoods
+        a, b = np.exp(np.atleast_2d(x)[:, :1]), np.exp(np.atleast_2d(x)[:, 1:2])
+        ll = (special.betaln(c + a, n - c + b) - special.betaln(a, b)) @ w
         return -(ll + const)
-
-    def grad(x: np.ndarray) -> np.ndarray:
-        a, b = np.exp(x)
-        d_ab = special.digamma(a + b) - special.digamma(n + a + b)
-        da = (w * (special.digamma(c + a) - special.digamma(a) + d_ab)).sum()
-        db = (w * (special.digamma(n - c + b) - special.digamma(b) + d_ab)).sum()
-        return -np.array([da * a, db * b])
 
     # method-of-moments start, then a couple of generic starts; keep the best optimum
     p = counts.c / counts.n
@@ -192,16 +173,7 @@ def fit_beta_binomial(counts: Counts, rng: np.random.Generator, intervals: bool 
     if 0 < m < 1 and 0 < v < m * (1 - m):
         common = m * (1 - m) / v - 1
         starts.insert(0, np.log([m * common, (1 - m) * common]))
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * 2
-    best = min(
-        (
-            optimize.minimize(
-                nll, np.clip(s, -LOG_BOUND, LOG_BOUND), jac=grad, method="L-BFGS-B", bounds=bounds
-            )
-            for s in starts
-        ),
-        key=lambda r: r.fun,
-    )
+    best = minimize_box(nll, starts, LOG_BOUND)
     return _finish(fit, best, np.exp, nll, counts, rng, intervals)
 
 
@@ -260,24 +232,29 @@ def scaled_beta_weights(thetas: np.ndarray, grid: PGrid) -> np.ndarray:
     that the bin's mean p is exact too (error O(width^2 g'') for those bins)."""
     thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
     a, b, s = thetas[:, 0], thetas[:, 1], thetas[:, 2]
-    n_rows, n_nodes = len(thetas), len(grid.nodes)
+    n_rows = len(thetas)
     top = np.searchsorted(grid.edges, s, side="left")  # edges[top - 1] < s <= edges[top]: s is in bin top-1
     # lowest exact bin: the first whose lower edge is within EXACT_BINS widths below s
     first = np.clip(np.searchsorted(grid.reach, s, side="right"), 1, np.maximum(top - 1, 1))
-    # Simpson's rule on the nodes from edge 1 to edge `first` (bins 1 .. first - 1)
-    j = np.arange(n_nodes)[None, :]
-    keep = (j >= 2) & (j <= 2 * first[:, None])
-    x = grid.nodes[None, :] / s[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_f = (
-            a[:, None] * (grid.log_p[None, :] - np.log(s)[:, None])
-            + (b[:, None] - 1) * np.log1p(-np.minimum(x, 1.0))
-            + grid.log_1m[None, :]
-            - special.betaln(a, b)[:, None]
-        )
-    out = np.where(keep & (x < 1), np.exp(np.where(keep, log_f, -np.inf)), 0.0)
-    rows = np.arange(n_rows)
+    # Simpson's rule on the nodes from edge 1 to edge `first` (bins 1 .. first - 1): only nodes 2..2*first
+    # carry weight (and they all lie below s), so the density is evaluated on those columns alone
     end = 2 * first
+    width = int(end.max()) - 1  # columns 2 .. max(end)
+    out = np.zeros((n_rows, len(grid.nodes)))
+    if width > 0:
+        cols = slice(2, 2 + width)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_f = (
+                a[:, None] * (grid.log_p[None, cols] - np.log(s)[:, None])
+                + (b[:, None] - 1) * np.log1p(-np.minimum(grid.nodes[None, cols] / s[:, None], 1.0))
+                + grid.log_1m[None, cols]
+                - special.betaln(a, b)[:, None]
+            )
+        dens = np.exp(log_f)
+        if n_rows > 1:  # rows whose Simpson range ends before the widest one
+            dens[np.arange(2, 2 + width)[None, :] > end[:, None]] = 0.0
+        out[:, cols] = dens
+    rows = np.arange(n_rows)
     out[rows, end] *= np.where(first > 1, 1 - grid.h[first] / (grid.h[first] + grid.h[first - 1]), 0.0)
     out *= grid.simpson[None, :]
     # exact bins: bin 0 and bins first .. top-1 of each row
@@ -289,13 +266,21 @@ def scaled_beta_weights(thetas: np.ndarray, grid: PGrid) -> np.ndarray:
     ra, rb, rs = a[r], b[r], s[r]
     x_hi = np.minimum(grid.edges[g + 1] / rs, 1.0)
     x_lo = np.minimum(grid.edges[g] / rs, 1.0)
-    mass = special.betainc(ra, rb, x_hi) - special.betainc(ra, rb, x_lo)
-    mean = rs * ra / (ra + rb) * (special.betainc(ra + 1, rb, x_hi) - special.betainc(ra + 1, rb, x_lo))
-    # each exact mass goes to its bin's two edges, split so that the bin's mean p is exact too
+    a1 = ra + 1
+    cdf = special.betainc(
+        np.concatenate((ra, ra, a1, a1)),
+        np.concatenate((rb, rb, rb, rb)),
+        np.concatenate((x_hi, x_lo, x_hi, x_lo)),
+    )
+    m = len(r)
+    mass = cdf[:m] - cdf[m : 2 * m]
+    mean = rs * ra / (ra + rb) * (cdf[2 * m : 3 * m] - cdf[3 * m :])
+    # each exact mass goes to its bin's two edges, split so that the bin's mean p is exact too; every
+    # (row, node) appears once in each of the two updates (a row's exact bins are distinct)
     p_lo, span = grid.edges[g], grid.edges[g + 1] - grid.edges[g]
     up = np.clip((mean - mass * p_lo) / span, 0.0, mass)
-    np.add.at(out, (r, 2 * g), mass - up)
-    np.add.at(out, (r, 2 * g + 2), up)
+    out[r, 2 * g] += mass - up
+    out[r, 2 * g + 2] += up
     return np.maximum(out, 0.0)
 
 
@@ -320,7 +305,9 @@ def _curve_grid(k_max: int) -> PGrid:
 
 
 def _theta_from_x(x: np.ndarray) -> np.ndarray:
-    return np.array([np.exp(x[0]), np.exp(x[1]), special.expit(x[2])])
+    """(log alpha, log beta, logit s) -> (alpha, beta, s), for one vector or rows of them."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.stack([np.exp(x[..., 0]), np.exp(x[..., 1]), special.expit(x[..., 2])], axis=-1)
 
 
 def fit_scaled_beta(
@@ -340,11 +327,18 @@ def fit_scaled_beta(
     scaled = np.exp(loglik - row_max[:, None])  # (U, nodes), each row peaks at 1
     base = float((w * row_max).sum())
 
-    def nll(x: np.ndarray) -> float:
-        lik = scaled @ scaled_beta_weights(_theta_from_x(np.clip(x, -LOG_BOUND, LOG_BOUND)), grid)[0]
-        if np.any(lik <= 0):  # a count above the scale: impossible
-            return 1e300
-        return -(base + float((w * np.log(lik)).sum()))
+    def nll(x: np.ndarray) -> np.ndarray:  # rows of (log alpha, log beta, logit s) -> negative log-lik.
+        x = np.clip(np.atleast_2d(x), -LOG_BOUND, LOG_BOUND)
+        weights = scaled_beta_weights(_theta_from_x(x), grid)
+        lik = (
+            np.stack([scaled @ row for row in weights])
+            if len(weights) > 1
+            else (scaled @ weights[0])[None, :]
+        )
+        possible = np.all(lik > 0, axis=1)  # a count above the scale is impossible
+        with np.errstate(divide="ignore"):
+            out = -(base + (w * np.log(np.where(possible[:, None], lik, 1.0))).sum(axis=1))
+        return np.where(possible, out, INFEASIBLE * 10)
 
     starts = [np.array([np.log(0.3), np.log(3.0), 2.0])]
     if start is not None and not start.degenerate:
@@ -359,12 +353,10 @@ def fit_scaled_beta(
     options = {"xatol": 1e-3, "fatol": 1e-4, "maxiter": 2000}
     # every start at a loose tolerance (they guard against a local optimum), then the best one polished
     coarse = {"xatol": 1e-2, "fatol": 1e-2, "maxfev": 100}
-    results = [optimize.minimize(nll, s, method="Nelder-Mead", options=coarse) for s in starts]
+    results = [nelder_mead(nll, s, **coarse) for s in starts]
     rough = min(results, key=lambda r: r.fun)
     simplex = rough.x + np.vstack([np.zeros(3), 0.03 * np.eye(3)])  # about the coarse tolerance
-    best = optimize.minimize(
-        nll, rough.x, method="Nelder-Mead", options={**options, "initial_simplex": simplex}
-    )
+    best = nelder_mead(nll, rough.x, **options, initial_simplex=simplex)
     best.nfev += sum(r.nfev for r in results)
     best.x = np.clip(best.x, -LOG_BOUND, LOG_BOUND)
     return _finish(fit, best, _theta_from_x, nll, counts, rng, intervals)

@@ -6,14 +6,18 @@ elsewhere and a run directory verified here are analysed the same way.
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from monkeys.errors import MonkeysError
+
+if TYPE_CHECKING:  # pandas costs a fifth of a second to import; a clean outcomes table never needs it
+    import pandas as pd
 
 REQUIRED = ("problem", "num_samples", "num_correct")
 
@@ -40,6 +44,8 @@ class Counts:
 
 
 def _as_int_column(df: pd.DataFrame, col: str, source: str, lines: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna()
@@ -100,17 +106,102 @@ def counts_from_frame(df: pd.DataFrame, name: str, source: str = "outcomes") -> 
         i = int(np.flatnonzero(df["problem"].isna().to_numpy())[0])
         raise MonkeysError(f"{source}: line {lines[i]} has no problem id; fill it in")
     problems = df["problem"].astype(str).to_numpy()
-    dup = pd.Series(problems).duplicated()
-    if dup.any():
-        raise MonkeysError(
-            f"{source}: problem {problems[int(np.flatnonzero(dup.to_numpy())[0])]!r} appears twice in config "
-            f"{name!r}; keep one row per (config, problem)"
-        )
     subjects = df["subject"].fillna("").astype(str).to_numpy() if "subject" in df.columns else None
+    return _counts(name, problems, n, c, subjects, source)
+
+
+def _counts(
+    name: str, problems: np.ndarray, n: np.ndarray, c: np.ndarray, subjects: np.ndarray | None, source: str
+) -> Counts:
+    """The checks shared by both readers (problem ids unique), then the Counts."""
+    seen: set[str] = set()
+    for p in problems.tolist():
+        if p in seen:
+            raise MonkeysError(
+                f"{source}: problem {p!r} appears twice in config {name!r}; keep one row per (config, problem)"
+            )
+        seen.add(p)
     notes = []
     if len(set(n.tolist())) > 1:
         notes.append(f"problems have {n.min()} to {n.max()} samples; curves stop at k={n.min()}")
     return Counts(name, problems, n, c, subjects, tuple(notes))
+
+
+# pandas' default missing-value strings: a table holding any of them takes the pandas reader
+_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+       "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}  # fmt: skip
+_COUNT = re.compile(r"[0-9]+\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z|[+-]?(?:inf|infinity)\Z", re.I)
+
+
+def _text_column(values: list[str]) -> list[str] | None:
+    """A column of ids as pandas would turn it into text after read_csv(...).astype(str), or None where
+    that depends on pandas' type inference beyond the two plain cases: all integers (read as int64, so
+    "007" is "7") or at least one value that is no number (read as text, kept as written)."""
+    if all(_INT.match(v) for v in values):
+        if any(abs(int(v)) >= 2**63 for v in values):
+            return None
+        return [str(int(v)) for v in values]
+    if all(v.lower() in ("true", "false") for v in values):
+        return None  # read as booleans
+    if any(not _NUMBER.match(v) for v in values):
+        return values
+    return None  # floats, or integers mixed with floats: pandas' float formatting decides
+
+
+def _read_plain(p: Path, configs: list[str] | None) -> dict[str, Counts] | None:
+    """A clean outcomes table (header with the required columns, every row complete, counts as plain
+    digits, no missing values) read without pandas, to the same Counts the pandas reader gives; None for
+    anything else, which the pandas reader then handles (and reports)."""
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(rows) < 2:
+        return None
+    header, body = rows[0], rows[1:]
+    if len(set(header)) != len(header) or any(not h or h != h.strip() for h in header):
+        return None
+    if any(col not in header for col in REQUIRED) or any(len(r) != len(header) for r in body):
+        return None
+    cols = {h: [r[i] for r in body] for i, h in enumerate(header)}
+    wanted = [*REQUIRED, *(c for c in ("config", "subject") if c in cols)]
+    if any(v in _NA or v != v.strip() for col in wanted for v in cols[col]):
+        return None
+    if not all(_COUNT.match(v) for col in ("num_samples", "num_correct") for v in cols[col]):
+        return None
+    config = _text_column(cols["config"]) if "config" in cols else [p.stem] * len(body)
+    problem = _text_column(cols["problem"])
+    subject = _text_column(cols["subject"]) if "subject" in cols else None
+    if config is None or problem is None or ("subject" in cols and subject is None):
+        return None
+    n_all = np.array([int(v) for v in cols["num_samples"]], dtype=np.int64)
+    c_all = np.array([int(v) for v in cols["num_correct"]], dtype=np.int64)
+    if np.any(n_all == 0) or np.any(c_all > n_all):
+        return None  # the pandas reader names the line
+    names = list(dict.fromkeys(config))
+    if configs:
+        unknown = [c for c in configs if c not in names]
+        if unknown:
+            raise MonkeysError(f"{p} has no config {unknown[0]!r}; choose from: {', '.join(names)}")
+        names = [c for c in names if c in configs]
+    config_arr = np.array(config, dtype=object)
+    problem_arr = np.array(problem, dtype=object)
+    subject_arr = np.array(subject, dtype=object) if subject is not None else None
+    out = {}
+    for name in names:
+        rows_of = config_arr == name
+        out[name] = _counts(
+            name,
+            problem_arr[rows_of],
+            n_all[rows_of],
+            c_all[rows_of],
+            subject_arr[rows_of] if subject_arr is not None else None,
+            str(p),
+        )
+    return out
 
 
 def read_outcomes(path: str | Path, configs: list[str] | None = None) -> dict[str, Counts]:
@@ -118,6 +209,11 @@ def read_outcomes(path: str | Path, configs: list[str] | None = None) -> dict[st
     p = Path(path)
     if not p.is_file():
         raise MonkeysError(f"outcomes file {p} does not exist; check --outcomes")
+    plain = _read_plain(p, configs)
+    if plain is not None:
+        return plain
+    import pandas as pd
+
     try:
         df = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -189,6 +285,8 @@ def run_counts(run: Any, verifier: str | None = None) -> Counts:
             )
         )
         subjects = np.array([by_id.get(p, "") for p in agg.index], dtype=object)
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "problem": agg.index.astype(str),

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from monkeys.analysis.coverage import coverage, curve_ks, interval, per_subject, report_ks
 from monkeys.analysis.extrapolate import extrapolate
@@ -31,7 +32,9 @@ from monkeys.analysis.results import (
 )
 from monkeys.errors import MonkeysError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas costs a fifth of a second to import; fit-scaling builds its table without it
+    import pandas as pd
+
     from monkeys.analysis.selection import Votes
 
 LEVEL = 0.95
@@ -49,9 +52,46 @@ def degenerate_label(counts: Counts) -> str | None:
     return None
 
 
+class CurveTable:
+    """The curves of `fit-scaling` as named columns (one row per config and k), built without pandas."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self.columns = columns
+
+    @staticmethod
+    def concat(tables: list[CurveTable]) -> CurveTable:
+        if not tables:
+            return CurveTable({})
+        return CurveTable(
+            {name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns}
+        )
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.columns)
+
+    def to_csv(self, path: str | Path) -> None:
+        """The CSV pandas' `to_csv(index=False)` writes for the same columns (shortest round-trip floats,
+        empty cells for nan, minimal quoting)."""
+        cells = []
+        for col in self.columns.values():
+            text = col.astype(str)
+            if col.dtype.kind == "f":
+                text[np.isnan(col)] = ""
+            cells.append(text.tolist())
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh, lineterminator=os.linesep)
+            writer.writerow(list(self.columns))
+            writer.writerows(zip(*cells, strict=True))
+
+
 def analyse(
     counts: Counts, reps: int, rng: np.random.Generator, extrapolate_k: int | None = None
-) -> tuple[ConfigFit, pd.DataFrame, FitSet]:
+) -> tuple[ConfigFit, CurveTable, FitSet]:
     """Everything `fit-scaling` reports for one config: its result, its curve rows, and the fits."""
     fs = fit_all(counts, reps, rng)
     n_max = counts.max_k
@@ -93,11 +133,11 @@ def analyse(
     curve_k = ks
     if extrapolate_k and extrapolate_k > n_max:
         curve_k = np.unique(np.r_[ks, np.round(np.geomspace(n_max, extrapolate_k, 30)).astype(np.int64)])
-    rows = pd.DataFrame({"config": counts.name, "k": curve_k})
-    emp = pd.Series(cov, index=ks)
-    rows["coverage"] = rows["k"].map(emp)
-    rows["coverage_low"] = rows["k"].map(pd.Series(lo, index=ks))
-    rows["coverage_high"] = rows["k"].map(pd.Series(hi, index=ks))
+    rows: dict[str, np.ndarray] = {"config": np.full(len(curve_k), counts.name, dtype=object), "k": curve_k}
+    j = np.minimum(np.searchsorted(ks, curve_k), len(ks) - 1)
+    measured = ks[j] == curve_k  # the extrapolated k beyond n have no measured coverage
+    for col, values in (("coverage", cov), ("coverage_low", lo), ("coverage_high", hi)):
+        rows[col] = np.where(measured, np.asarray(values, dtype=np.float64)[j], np.nan)
     band_k = _band_ks(curve_k)
     for name in CURVE_METHODS:
         fit = fs.fits[name]
@@ -107,7 +147,7 @@ def analyse(
             _interp_log(curve_k, band_k, low),
             _interp_log(curve_k, band_k, high),
         )
-    return entry, rows, fs
+    return entry, CurveTable(rows), fs
 
 
 BAND_POINTS = 60
@@ -116,9 +156,8 @@ BAND_POINTS = 60
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run with a single BLAS thread: the fits' matrices are small, and OpenBLAS threads spinning on a busy
-    machine made them up to 20x slower. A no-op where threadpoolctl is not installed."""
-    import scipy.optimize  # noqa: F401  (loads scipy's own BLAS, so that the limit reaches it too)
-
+    machine made them up to 20x slower. A no-op where threadpoolctl is not installed. The limit reaches the
+    BLAS libraries loaded when it is set: numpy's (the fits need no scipy.linalg or scipy.optimize)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -159,7 +198,7 @@ def fit_scaling(
     seed: int,
     extrapolate_k: int | None = None,
     source: str = "",
-) -> tuple[ScalingResult, pd.DataFrame, list[FitSet]]:
+) -> tuple[ScalingResult, CurveTable, list[FitSet]]:
     if reps < 0:
         raise MonkeysError(f"--bootstrap {reps} is negative; pass 0 (no intervals) or a count such as 200")
     if extrapolate_k is not None and extrapolate_k < 1:
@@ -172,7 +211,7 @@ def fit_scaling(
             frames.append(rows)
             fitsets.append(fs)
     result = ScalingResult(source, seed, reps, LEVEL, tuple(configs))
-    return result, pd.concat(frames, ignore_index=True), fitsets
+    return result, CurveTable.concat(frames), fitsets
 
 
 # -- select ---------------------------------------------------------------------------------------------------
@@ -299,6 +338,8 @@ def select(
         scorers_left_out=info.get("scorers_left_out"),
         scorers_as_verifiers=judged,
     )
+    import pandas as pd
+
     table = pd.DataFrame({"k": ks, **{k: v[ks - 1] for k, v in curves.items()}})
     return result, table
 
@@ -337,8 +378,11 @@ def write_json(path: str | Path, doc: dict[str, Any]) -> None:
         raise MonkeysError(f"cannot write {path}: {exc.strerror}; choose another path") from None
 
 
-def write_csv(path: str | Path, table: pd.DataFrame) -> None:
+def write_csv(path: str | Path, table: pd.DataFrame | CurveTable) -> None:
     try:
-        table.to_csv(path, index=False)
+        if isinstance(table, CurveTable):
+            table.to_csv(path)
+        else:
+            table.to_csv(path, index=False)
     except OSError as exc:
         raise MonkeysError(f"cannot write {path}: {exc.strerror}; choose another path") from None

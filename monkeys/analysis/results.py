@@ -104,6 +104,8 @@ class Prediction:
     degenerate: str | None = None
     poor_fit: str | None = None
     how: str | None = None
+    weights: tuple[tuple[str, float], ...] | None = None  # model_average: each law's weight
+    sd: tuple[tuple[str, float], ...] | None = None  # model_average: own, disagreement, backtest sd
 
     def to_json(self, with_model: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"coverage": self.coverage, "low": self.low, "high": self.high}
@@ -113,6 +115,10 @@ class Prediction:
             out["model"] = self.model
         if self.poor_fit:
             out["poor_fit"] = self.poor_fit
+        if self.weights is not None:
+            out["weights"] = dict(self.weights)
+        if self.sd is not None:
+            out["sd"] = dict(self.sd)
         if self.how is not None:
             out["how"] = self.how
         return out
@@ -124,6 +130,16 @@ class BacktestMethod:
     abs_err_mean: float | None
     abs_err_max: float | None
     failed_fits: int
+    predictions: tuple[float | None, ...] = ()  # one per back-test subsample (None: the fit failed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "predicted_mean": self.predicted_mean,
+            "abs_err_mean": self.abs_err_mean,
+            "abs_err_max": self.abs_err_max,
+            "failed_fits": self.failed_fits,
+            "predictions": list(self.predictions),
+        }
 
 
 @dataclass(frozen=True)
@@ -142,13 +158,14 @@ class Backtest:
             "target_k": self.target_k,
             "truth": self.truth,
             "repeats": self.repeats,
-            "methods": {m: dict(vars(v)) for m, v in self.methods},
+            "methods": {m: v.to_json() for m, v in self.methods},
         }
 
 
 @dataclass(frozen=True)
 class Extrapolation:
-    """Coverage at `k` from every law, and the one recommended (with its widened `interval`) and why."""
+    """Coverage at `k` from every law, their back-test-weighted `model_average`, and the recommendation (the
+    model average beyond the samples drawn, the measured coverage within; `interval` is its interval) and why."""
 
     k: int
     level: float
@@ -157,13 +174,15 @@ class Extrapolation:
     reason: str
     empirical: Prediction | None = None
     backtest: Backtest | None = None
-    tied: tuple[str, ...] = ()
+    model_average: Prediction | None = None
     interval: Prediction | None = None
 
     def prediction(self, name: str) -> Prediction | None:
-        """A law's prediction, or the measured coverage for "empirical"."""
+        """A law's prediction, the measured coverage for "empirical", or the "model_average"."""
         if name == "empirical":
             return self.empirical
+        if name == "model_average":
+            return self.model_average
         return dict(self.predictions).get(name)
 
     def to_json(self) -> dict[str, Any]:
@@ -174,12 +193,12 @@ class Extrapolation:
             out["empirical"] = self.empirical.to_json()
         if self.backtest is not None:
             out["backtest"] = self.backtest.to_json()
+        if self.model_average is not None:
+            out["model_average"] = self.model_average.to_json()
         out["recommended"] = self.recommended
-        if self.tied:
-            out["tied"] = list(self.tied)
-        out["reason"] = self.reason
         if self.interval is not None:
             out["interval"] = self.interval.to_json()
+        out["reason"] = self.reason
         return out
 
 

@@ -86,7 +86,7 @@ def fit_scaling(
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves, plot, result.to_json()["configs"])
+        plot_fit_scaling(curves.to_frame(), plot, result.to_json()["configs"])
         console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
 
 
@@ -131,7 +131,7 @@ def extrapolation_lines(ex: Extrapolation) -> list[str]:
     shown = list(LAWS)
     rec = ex.recommended
     if rec and rec not in shown:
-        shown.append(rec)  # e.g. beta_binomial recommended while the chosen distributional is scaled
+        shown.append(rec)  # model_average: the back-test-weighted mean of the laws
     parts = []
     for m in shown:
         v = ex.prediction(m)
@@ -149,10 +149,6 @@ def extrapolation_lines(ex: Extrapolation) -> list[str]:
         )
     else:
         lines.append(f"  recommended: none ({ex.reason})")
-    if ex.tied:
-        lines.append(
-            f"  tie: {', '.join(ex.tied)} do equally well in the back-test; the choice among them is arbitrary"
-        )
     return lines
 
 
