@@ -229,15 +229,14 @@ def bench_backtest(configs: dict) -> list[str]:
                 sub = hypergeometric_subsample(counts, 100, rng)
                 ex = extrapolate(fit_all(sub, 100, rng), 10_000, rng, reps=3)
                 for m in METHODS:
-                    v = ex[m]
-                    e[m].append(abs(v["coverage"] - truth) if v["coverage"] is not None else float("nan"))
-                    inside[m].append(_inside(v["low"], v["high"], truth))
-                iv = ex["interval"]
-                e["recommended"].append(abs(iv["coverage"] - truth))
-                inside["recommended"].append(_inside(iv["low"], iv["high"], truth))
-                w_cfg.append(
-                    [iv["weights"].get(m, 0.0) for m in ("power_law", "neg_log_power_law", "distributional")]
-                )
+                    v = ex.prediction(m)
+                    e[m].append(abs(v.coverage - truth) if v.coverage is not None else float("nan"))
+                    inside[m].append(_inside(v.low, v.high, truth))
+                iv = ex.interval
+                e["recommended"].append(abs(iv.coverage - truth))
+                inside["recommended"].append(_inside(iv.low, iv.high, truth))
+                w = dict(iv.weights or ())
+                w_cfg.append([w.get(m, 0.0) for m in ("power_law", "neg_log_power_law", "distributional")])
             for m in names:
                 errs[m].append(float(np.nanmean(e[m])) if np.isfinite(e[m]).any() else float("nan"))
             weights.append(np.mean(w_cfg, axis=0))
@@ -339,10 +338,11 @@ def bench_synthetic() -> list[str]:
                 truth = float(np.mean(1 - (1 - p) ** 10_000))
                 ex = extrapolate(fit_all(counts, 100, rng), 10_000, rng, reps=3)
                 for m in names[:-1]:
-                    e[m].append(abs(ex[m]["coverage"] - truth) if ex[m]["coverage"] is not None else np.nan)
-                iv = ex["interval"]
-                e["recommended"].append(abs(iv["coverage"] - truth))
-                held.append(_inside(iv["low"], iv["high"], truth))
+                    v = ex.prediction(m)
+                    e[m].append(abs(v.coverage - truth) if v.coverage is not None else np.nan)
+                iv = ex.interval
+                e["recommended"].append(abs(iv.coverage - truth))
+                held.append(_inside(iv.low, iv.high, truth))
                 truths.append(truth)
             out.append(
                 f"| {label} | {np.mean(truths):.3f} | "

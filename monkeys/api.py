@@ -11,12 +11,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monkeys.analysis.verify_summary import VerifySummary
 from monkeys.errors import UsageError
 from monkeys.store import Run
 from monkeys.verifiers.stage.runner import VerifyReport
+
+if TYPE_CHECKING:
+    from monkeys.analysis.results import ScalingResult, SelectionResult
 
 RunLike = Run | str | os.PathLike[str]
 
@@ -125,8 +128,9 @@ def fit_scaling(
     extrapolate: int | None = None,
     bootstrap: int = 200,
     seed: int = 0,
-) -> dict[str, Any]:
-    """`monkeys fit-scaling` as a function: the JSON document (coverage, fits, extrapolation per config)."""
+) -> ScalingResult:
+    """`monkeys fit-scaling` as a function: coverage, fits and extrapolation per config, as a typed
+    `ScalingResult` (`.to_json()` is the document `--json` writes)."""
     from monkeys.analysis.outcomes import read_outcomes, run_counts
     from monkeys.analysis.report import fit_scaling as analyse
 
@@ -137,24 +141,24 @@ def fit_scaling(
         by_config, source = {counts.name: counts}, str(_run(run).path)
     else:
         by_config, source = read_outcomes(Path(outcomes), configs), str(outcomes)  # type: ignore[arg-type]
-    doc, _, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
-    return doc
+    result, _, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
+    return result
 
 
 def select(
     run: RunLike, *, verifier: str | None = None, method: str = "all", subsets: int = 100, seed: int = 0
-) -> dict[str, Any]:
-    """`monkeys select` as a function: the JSON document of majority vote / best-of-k against coverage."""
+) -> SelectionResult:
+    """`monkeys select` as a function: majority vote / best-of-k / weighted vote against coverage, as a
+    typed `SelectionResult` (`.to_json()` is the document `--json` writes)."""
     from monkeys.analysis.outcomes import run_name
     from monkeys.analysis.report import select as analyse
     from monkeys.analysis.votes import run_votes
 
     r = _run(run)
     votes, info = run_votes(r, verifier)
-    doc, _ = analyse(
-        votes, info, selection_methods(method, bool(info["scorers"])), subsets, seed, run_name(r)
-    )
-    return doc
+    methods = selection_methods(method, bool(info["scorers"]))
+    result, _ = analyse(votes, info, methods, subsets, seed, run_name(r), judge_scorers=True)
+    return result
 
 
 def selection_methods(method: str, scored: bool) -> list[str]:

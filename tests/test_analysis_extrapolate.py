@@ -12,6 +12,7 @@ from monkeys.analysis.coverage import coverage
 from monkeys.analysis.extrapolate import backtest, extrapolate
 from monkeys.analysis.fits import fit_all
 from monkeys.analysis.outcomes import Counts, hypergeometric_subsample, read_outcomes
+from monkeys.analysis.results import Backtest, BacktestMethod, Prediction
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,12 @@ def test_every_method_predicts_coverage_at_10000_from_100_samples(outcomes):
     flat = []
     for counts in outcomes.values():
         bt = backtest(counts, 100, rng, reps=2)
-        assert bt["truth"] == pytest.approx(float(coverage(counts.n, counts.c, [10_000])[0]))
-        for method, r in bt["methods"].items():
+        assert bt.truth == pytest.approx(float(coverage(counts.n, counts.c, [10_000])[0]))
+        for method, r in bt.methods:
             # a fit can be degenerate on a subsample (a point mass on Pythia-70M's few solved problems)
-            if r["abs_err_mean"] is not None:
-                errors.setdefault(method, []).append(r["abs_err_mean"])
-        flat.append(bt["truth"] - float(coverage(counts.n, counts.c, [100])[0]))
+            if r.abs_err_mean is not None:
+                errors.setdefault(method, []).append(r.abs_err_mean)
+        flat.append(bt.truth - float(coverage(counts.n, counts.c, [100])[0]))
     assert np.mean(flat) > 0.2
     for method in ("power_law", "neg_log_power_law"):
         assert np.mean(errors[method]) < 0.06, method
@@ -76,10 +77,10 @@ def test_the_recommended_extrapolation_and_its_interval_hold_up_in_the_back_test
             out = extrapolate(
                 fit_all(hypergeometric_subsample(counts, 100, rng), 50, rng), 10_000, rng, reps=2
             )
-            iv = out["interval"]
-            assert iv["low"] <= iv["coverage"] <= iv["high"]
-            errors.append(abs(iv["coverage"] - truth))
-            inside.append(iv["low"] - 1e-9 <= truth <= iv["high"] + 1e-9)
+            iv = out.interval
+            assert iv.low <= iv.coverage <= iv.high
+            errors.append(abs(iv.coverage - truth))
+            inside.append(iv.low - 1e-9 <= truth <= iv.high + 1e-9)
     assert np.mean(errors) < 0.045  # 0.039 on these 22 cases; assuming no growth past k=100 is off by 0.27
     assert max(errors) < 0.2  # one subsample of 100 can be unlucky (0.17 here)
     assert np.mean(inside) >= 0.85  # 0.95 here
@@ -92,30 +93,34 @@ def test_extrapolation_from_1000_samples_brackets_the_truth_and_recommends_a_met
     sub = hypergeometric_subsample(counts, 1000, rng)
     truth = float(coverage(counts.n, counts.c, [10_000])[0])
     out = extrapolate(fit_all(sub, 100, rng), 10_000, rng, reps=2)
-    assert out["recommended"] == "model_average"
-    rec = out["model_average"]
-    assert rec["low"] <= rec["coverage"] <= rec["high"]
-    assert abs(rec["coverage"] - truth) < 0.03
-    assert rec["low"] <= truth <= rec["high"]
-    weights = rec["weights"]
+    assert out.recommended == "model_average"
+    rec = out.model_average
+    assert rec is not None and out.interval == rec
+    assert rec.low <= rec.coverage <= rec.high
+    assert abs(rec.coverage - truth) < 0.03
+    assert rec.low <= truth <= rec.high
+    weights = dict(rec.weights)
     assert set(weights) <= {"power_law", "neg_log_power_law", "distributional"}
     assert sum(weights.values()) == pytest.approx(1.0)
-    average = sum(w * out[m]["coverage"] for m, w in weights.items())
-    assert rec["coverage"] == pytest.approx(average)
-    assert out["backtest"]["fit_samples"] == 100  # same 10x ratio, played out inside the 1000 samples
+    average = sum(w * out.prediction(m).coverage for m, w in weights.items())
+    assert rec.coverage == pytest.approx(average)
+    assert out.backtest.fit_samples == 100  # same 10x ratio, played out inside the 1000 samples
 
 
 def test_k_within_the_samples_is_measured_not_extrapolated(outcomes):
     counts = outcomes["MATH_Pythia-70M"]
     rng = np.random.default_rng(0)
     out = extrapolate(fit_all(counts, 20, rng), 500, rng)
-    assert out["recommended"] == "empirical"
-    assert out["empirical"]["coverage"] == pytest.approx(float(coverage(counts.n, counts.c, [500])[0]))
+    assert out.recommended == "empirical"
+    assert out.empirical.coverage == pytest.approx(float(coverage(counts.n, counts.c, [500])[0]))
 
 
 # -- the back-test-weighted model average --------------------------------------------------------------------
-def _bt(truth: float, predictions: dict[str, list[float | None]]) -> dict:
-    return {"truth": truth, "methods": {m: {"predictions": v} for m, v in predictions.items()}}
+def _bt(truth: float, predictions: dict[str, list[float | None]]) -> Backtest:
+    methods = tuple(
+        (m, BacktestMethod(None, None, None, v.count(None), tuple(v))) for m, v in predictions.items()
+    )
+    return Backtest(10, 100, truth, len(next(iter(predictions.values()))), methods)
 
 
 def test_weights_are_inverse_mean_squared_back_test_errors():
@@ -168,18 +173,18 @@ def test_model_average_interval_adds_the_laws_disagreement_to_their_own_variance
 
     z = NormalDist().inv_cdf(0.975)
     out = {
-        "power_law": {"coverage": 0.4, "low": 0.4 - z * 0.03, "high": 0.4 + z * 0.03},
-        "neg_log_power_law": {"coverage": 0.6, "low": None, "high": None},  # no interval: own sd 0
+        "power_law": Prediction(0.4, 0.4 - z * 0.03, 0.4 + z * 0.03),
+        "neg_log_power_law": Prediction(0.6, None, None),  # no interval: own sd 0
     }
     avg = model_average(out, {"power_law": 0.25, "neg_log_power_law": 0.75}, 0.95, backtest_mse=0.02**2)
-    assert avg["coverage"] == pytest.approx(0.55)
+    assert avg.coverage == pytest.approx(0.55)
     var = 0.25 * (0.03**2 + 0.15**2) + 0.75 * 0.05**2 + 0.02**2
-    assert avg["high"] - avg["coverage"] == pytest.approx(z * np.sqrt(var))
-    assert avg["coverage"] - avg["low"] == pytest.approx(z * np.sqrt(var))
-    clipped = model_average(
-        {"power_law": {"coverage": 0.99, "low": 0.9, "high": 1.0}}, {"power_law": 1.0}, 0.95
-    )
-    assert clipped["high"] == 1.0
+    assert avg.high - avg.coverage == pytest.approx(z * np.sqrt(var))
+    assert avg.coverage - avg.low == pytest.approx(z * np.sqrt(var))
+    assert dict(avg.sd)["backtest"] == pytest.approx(0.02)
+    assert avg.to_json()["weights"] == {"power_law": 0.25, "neg_log_power_law": 0.75}
+    clipped = model_average({"power_law": Prediction(0.99, 0.9, 1.0)}, {"power_law": 1.0}, 0.95)
+    assert clipped.high == 1.0
 
 
 @pytest.mark.parametrize("rates", ["beta", "scaled_beta"])
@@ -199,10 +204,10 @@ def test_model_average_extrapolates_synthetic_counts_with_known_success_rates(ra
             counts = Counts(rates, np.array([str(i) for i in range(400)]), np.full(400, 100), c)
             truth = float(np.mean(1 - (1 - p) ** 10_000))
             out = extrapolate(fit_all(counts, 100, rng), 10_000, rng)
-            assert out["recommended"] == "model_average"
-            iv = out["interval"]
-            errors.append(abs(iv["coverage"] - truth))
-            inside.append(iv["low"] <= truth <= iv["high"])
+            assert out.recommended == "model_average"
+            iv = out.interval
+            errors.append(abs(iv.coverage - truth))
+            inside.append(iv.low <= truth <= iv.high)
             flat.append(truth - float(np.mean(c > 0)))
     assert np.mean(errors) < 0.025
     assert max(errors) < 0.04

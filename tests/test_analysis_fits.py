@@ -158,8 +158,8 @@ def test_a_configs_numbers_do_not_depend_on_the_other_configs_in_the_call():
     b = Counts("task_B", b.problems, b.n, b.c)
     alone, _, _ = fit_scaling({"task_A": a}, 50, 0, 2000)
     together, _, _ = fit_scaling({"task_B": b, "task_A": a}, 50, 0, 2000)
-    one, other = alone["configs"]["task_A"], together["configs"]["task_A"]
-    assert one["coverage_ci"] == other["coverage_ci"]
-    assert one["fits"]["power_law"]["a_ci"] == other["fits"]["power_law"]["a_ci"]
-    assert one["extrapolation"]["recommended"] == other["extrapolation"]["recommended"]
-    assert one["extrapolation"]["interval"] == other["extrapolation"]["interval"]
+    one, other = alone.config("task_A"), together.config("task_A")
+    assert one.coverage_ci == other.coverage_ci
+    assert one.fit("power_law").spread == other.fit("power_law").spread
+    assert one.extrapolation.recommended == other.extrapolation.recommended
+    assert one.extrapolation.interval == other.extrapolation.interval

@@ -43,10 +43,16 @@ def test_sample_then_verify_then_fit_and_select(tmp_path: Path, data_dir: str) -
     assert (
         result.report.verified == 8 and result.summary.verdicts["pass"] + result.summary.verdicts["fail"] == 8
     )
-    doc = monkeys.fit_scaling(run, bootstrap=10)
-    assert doc["configs"]
+    fit = monkeys.fit_scaling(run, bootstrap=10)
+    assert isinstance(fit, monkeys.ScalingResult)
+    ((name, config),) = fit.configs
+    assert config.samples_per_problem == 4 and set(dict(config.coverage)) == {1, 2, 4}
+    assert dict(config.coverage)[1] == pytest.approx(result.coverage[1])
+    assert fit.to_json()["configs"][name]["coverage"]["4"] == config.coverage_at(4)
     sel = monkeys.select(run, subsets=5)
-    assert sel["samples_per_problem"] == 4
+    assert isinstance(sel, monkeys.SelectionResult)
+    assert sel.samples_per_problem == 4 and sel.to_json()["samples_per_problem"] == 4
+    assert [m for m, _ in sel.methods][0] == "majority"
 
 
 def test_library_validates_like_the_cli(tmp_path: Path, data_dir: str) -> None:

@@ -33,6 +33,6 @@ def test_every_documented_plugin_works() -> None:
     v = verifier()
     assert [v.check(problems[1], t).verdict for t in texts] == ["pass", "fail"]
     assert v.check(problems[0], v.gold_completion(problems[0])).passed
-    runs = sandbox().run(Job("stdio", "print(int(input()) * 2)", Limits(), inputs=("21\n", "x\n")))
+    runs = sandbox().run(Job("print(int(input()) * 2)", Limits(), inputs=("21\n", "x\n")))
     assert [r.stdout for r in runs] == ["42\n", ""] and runs[1].exit_code != 0
     assert isinstance(problems[0], Problem)

@@ -20,9 +20,9 @@ import sys, time
 from monkeys.verifiers.sandbox import Job, Limits
 from monkeys.verifiers.sandbox.docker import DockerSandbox
 sb = DockerSandbox()
-sb.run(Job("stdio", "print(1)", Limits(), inputs=("",)))
+sb.run(Job("print(1)", Limits()))
 print(sb.container.id, flush=True)
-sb.run(Job("stdio", "while True: pass", Limits(wall=600, cpu=600), inputs=("",)))
+sb.run(Job("while True: pass", Limits(wall=600, cpu=600)))
 """
 
 
@@ -33,7 +33,7 @@ def sandbox_containers() -> list[str]:
 @pytest.mark.e2e
 def test_close_removes_the_container(docker_engine) -> None:  # noqa: F811
     sb = DockerSandbox()
-    (r,) = sb.run(Job("stdio", "print(6 * 7)", Limits(), inputs=("",)))
+    (r,) = sb.run(Job("print(6 * 7)", Limits()))
     cid = sb.container.id
     assert r.stdout == "42\n" and cid in sandbox_containers()
     sb.close()

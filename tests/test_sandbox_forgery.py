@@ -42,7 +42,7 @@ REACH = r"""
 import os, json, struct
 TOKEN = b"tests returned\n"
 FRAME = json.dumps({"index": 0, "exit_code": 0, "signal": None, "timed_out": False, "output_exceeded": False,
-                    "wall": 0.01, "cpu": 0.01, "stdout": "", "stderr": "", "passed": True}).encode()
+                    "wall": 0.01, "cpu": 0.01, "stdout": "", "stderr": "", "report": TOKEN.decode()}).encode()
 FRAME = struct.pack(">I", len(FRAME)) + FRAME + struct.pack(">I", 14) + b'{"end": true}'
 def proc():
     root = os.open("/", os.O_RDONLY)
@@ -111,6 +111,8 @@ HOSTILE: dict[str, str] = {
     "answer_nested_too_deep": "def f(x):\n    v = []\n    for _ in range(100000):\n        v = [v]\n    return 4 if x == 2 else v\n",
     "patch_harness_in_main": "import __main__\n__main__.PASS_TOKEN = b''\n__main__.run_tests = lambda *a: 0\n"
     "__main__.decode = lambda v: 10\n__main__.encode = lambda v, d=0: 10\n" + WRONG,
+    "patch_harness_module": "import sys\nh = sys.modules['monkeys_python_tests']\nh.PASS_TOKEN = b''\n"
+    "h.run_tests = lambda *a: 0\nh.decode = lambda v: 10\nh.encode = lambda v, d=0: 10\n" + WRONG,
     # 2. faking equality, shadowing and patching what the tests use
     "program_level_abs": "def abs(x):\n    return 0\n" + WRONG,
     "patch_builtins": "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.AssertionError = type('Q', (Exception,), {})\n"
@@ -262,18 +264,16 @@ def test_a_fork_bomb_in_one_sandbox_leaves_another_its_processes(backend: str) -
     )
     a, b = create_sandbox(backend), create_sandbox(backend)
     try:
-        b.run(Job("stdio", "print(1)\n", Limits(), inputs=("",)))  # started before A fills up
+        b.run(Job("print(1)\n", Limits()))  # started before A fills up
         base = len(sandbox_uid_processes())
         done = threading.Event()
-        t = threading.Thread(
-            target=lambda: (a.run(Job("stdio", hold, Limits(wall=20, cpu=5), inputs=("",))), done.set())
-        )
+        t = threading.Thread(target=lambda: (a.run(Job(hold, Limits(wall=20, cpu=5))), done.set()))
         t.start()
         held = 0
         while not done.is_set() and held < 25:
             held = len(sandbox_uid_processes()) - base
         assert held >= 25, "sandbox A never held its processes"
-        out = b.run(Job("stdio", fork12, Limits(), inputs=("",)))[0]
+        out = b.run(Job(fork12, Limits()))[0]
         still = len(sandbox_uid_processes()) - base
         assert out.stdout.strip() == "12", out
         assert still >= 25, "A let go of its processes before B ran: the test proved nothing"

@@ -61,10 +61,10 @@ def test_sandbox_is_unprivileged_offline_and_read_only(backend: str) -> None:
     os.environ["MONKEYS_TEST_SECRET"] = "hunter2"
     sb = create_sandbox(backend)
     try:
-        (run,) = sb.run(Job("stdio", PROBE, Limits(wall=10, cpu=10), inputs=("",)))
+        (run,) = sb.run(Job(PROBE, Limits(wall=10, cpu=10)))
         assert run.exit_code == 0, run.stderr
         facts = json.loads(run.stdout)
-        (again,) = sb.run(Job("stdio", PROBE, Limits(wall=10, cpu=10), inputs=("",)))
+        (again,) = sb.run(Job(PROBE, Limits(wall=10, cpu=10)))
     finally:
         sb.close()
         del os.environ["MONKEYS_TEST_SECRET"]

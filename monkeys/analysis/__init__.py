@@ -6,5 +6,8 @@
 - `extrapolate`: coverage beyond the samples drawn, with intervals and a back-tested recommendation.
 - `votes`, `selection`: majority vote, best-of-k and weighted vote, exact over all subsets and by the
   paper's random-subset protocol.
-- `report`, `plots`: the JSON and CSV of `monkeys fit-scaling` / `monkeys select`, and their PNGs.
+- `results`: what `fit-scaling` and `select` return, as frozen records (`ScalingResult`, `ConfigFit`,
+  `LawFit`, `Extrapolation`, `SelectionResult`, `MethodCurve`, ...); their `to_json` is the JSON contract.
+- `report`, `plots`: assembling those results and the CSV of `monkeys fit-scaling` / `monkeys select`,
+  and their PNGs.
 """

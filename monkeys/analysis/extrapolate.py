@@ -19,6 +19,7 @@ import numpy as np
 from monkeys.analysis.coverage import bootstrap_coverage, coverage, interval
 from monkeys.analysis.fits import FitSet, fit_all
 from monkeys.analysis.outcomes import Counts, hypergeometric_subsample
+from monkeys.analysis.results import Backtest, BacktestMethod, Extrapolation, Prediction
 
 MIN_BACKTEST_SAMPLES = 10
 LAWS = ("power_law", "neg_log_power_law", "distributional")  # averaged (distributional: the chosen model)
@@ -27,7 +28,7 @@ MIN_MSE = (
 )
 
 
-def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3) -> dict[str, Any]:
+def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3) -> Backtest:
     """Fit each method on `n_fit` samples per problem (hypergeometric subsamples), predict coverage at the
     full n, and report the absolute error against the coverage measured on all n samples."""
     target = counts.max_k
@@ -38,41 +39,51 @@ def backtest(counts: Counts, n_fit: int, rng: np.random.Generator, reps: int = 3
         fs = fit_all(sub, 0, rng, intervals=False)
         for name, fit in fs.methods().items():
             preds.setdefault(name, []).append(float(fit.predict([target])[0]))
-    methods = {}
+    methods = []
     for name, values in preds.items():
         v = np.asarray(values)
         err = np.abs(v - truth)
-        methods[name] = {
-            "predicted_mean": _num(np.nanmean(v)) if np.isfinite(v).any() else None,
-            "abs_err_mean": _num(np.nanmean(err)) if np.isfinite(err).any() else None,
-            "abs_err_max": _num(np.nanmax(err)) if np.isfinite(err).any() else None,
-            "failed_fits": int((~np.isfinite(v)).sum()),
-            "predictions": [_num(x) for x in v],
-        }
-    return {"fit_samples": n_fit, "target_k": target, "truth": truth, "repeats": reps, "methods": methods}
+        methods.append(
+            (
+                name,
+                BacktestMethod(
+                    predicted_mean=_num(np.nanmean(v)) if np.isfinite(v).any() else None,
+                    abs_err_mean=_num(np.nanmean(err)) if np.isfinite(err).any() else None,
+                    abs_err_max=_num(np.nanmax(err)) if np.isfinite(err).any() else None,
+                    failed_fits=int((~np.isfinite(v)).sum()),
+                    predictions=tuple(_num(x) for x in v),
+                ),
+            )
+        )
+    return Backtest(n_fit, target, truth, reps, tuple(methods))
 
 
 def extrapolate(
     fitset: FitSet, k: int, rng: np.random.Generator, level: float = 0.95, reps: int = 3
-) -> dict[str, Any]:
+) -> Extrapolation:
     """Coverage at `k` from every method with a `level` interval, and the recommended method."""
     counts = fitset.counts
     n = counts.max_k
-    out: dict[str, Any] = {"k": int(k), "level": level}
+    preds: dict[str, Prediction] = {}
     for name, fit in fitset.methods().items():
         if fit.degenerate:
-            out[name] = {"coverage": None, "low": None, "high": None, "degenerate": fit.degenerate}
+            preds[name] = Prediction(None, None, None, degenerate=fit.degenerate)
             continue
         lo, hi = fit.predict_interval([k], level)
-        out[name] = {
-            "coverage": _num(fit.predict([k])[0]),
-            "low": _num(lo[0]),
-            "high": _num(hi[0]),
-            "model": fit.method,
-        }
-        if fit.poor_fit:
-            out[name]["poor_fit"] = fit.poor_fit
-    out["distributional"]["model"] = fitset.best_distributional
+        preds[name] = Prediction(
+            _num(fit.predict([k])[0]), _num(lo[0]), _num(hi[0]), model=fit.method, poor_fit=fit.poor_fit
+        )
+    d = preds["distributional"]
+    preds["distributional"] = Prediction(
+        d.coverage, d.low, d.high, fitset.best_distributional, d.degenerate, d.poor_fit
+    )
+
+    def made(recommended: str | None, reason: str, **more: Any) -> Extrapolation:
+        return Extrapolation(int(k), level, tuple(preds.items()), recommended, reason, **more)
+
+    def averaged(reason: str, average: Prediction, **more: Any) -> Extrapolation:
+        return made("model_average", reason, model_average=average, interval=average, **more)
+
     if k <= n:
         cov = float(coverage(counts.n, counts.c, [k])[0])
         lo = hi = None
@@ -80,56 +91,42 @@ def extrapolate(
             boot = bootstrap_coverage(counts.n, counts.c, [k], max(fitset.boot_reps, 200), rng)
             low, high = interval(boot, level)
             lo, hi = float(low[0]), float(high[0])
-        out["empirical"] = {"coverage": cov, "low": lo, "high": hi}
-        out["recommended"] = "empirical"
-        out["reason"] = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
-        return out
-    if all(out[m].get("coverage") is None for m in ("power_law", "neg_log_power_law", "distributional")):
-        out["recommended"] = None
-        out["reason"] = "no method could be fitted (see each fit's `degenerate`)"
-        return out
+        reason = f"k={k} is within the {n} samples drawn: the measured coverage needs no law"
+        return made("empirical", reason, empirical=Prediction(cov, lo, hi))
+    if all(preds[m].coverage is None for m in LAWS):
+        return made(None, "no method could be fitted (see each fit's `degenerate`)")
+    usable = [m for m in LAWS if preds[m].coverage is not None and not preds[m].poor_fit]
     n_fit = max(round(n * n / k), min(MIN_BACKTEST_SAMPLES, n))
     if n_fit >= n or n_fit < 2:
-        usable = [m for m in LAWS if out[m].get("coverage") is not None and not out[m].get("poor_fit")]
         if not usable:
-            out["recommended"] = None
-            out["reason"] = f"too few samples ({n}) for a back-test, and no law describes the curve"
-            return out
+            return made(None, f"too few samples ({n}) for a back-test, and no law describes the curve")
         weights = {m: 1.0 / len(usable) for m in usable}
-        out["model_average"] = model_average(out, weights, level)
-        out["recommended"] = "model_average"
-        out["interval"] = out["model_average"]
-        out["reason"] = (
+        reason = (
             f"too few samples ({n}) for a back-test: the usable laws ({', '.join(usable)}) weigh the same"
         )
-        return out
+        return averaged(reason, model_average(preds, weights, level))
     bt = backtest(counts, n_fit, rng, reps)
-    out["backtest"] = bt
-    usable = [m for m in LAWS if out[m].get("coverage") is not None and not out[m].get("poor_fit")]
     if not usable:
-        out["recommended"] = None
-        out["reason"] = "every law is degenerate or misses the measured curve"
-        return out
+        return made(None, "every law is degenerate or misses the measured curve", backtest=bt)
     weights, how, mse_average = backtest_weights(bt, usable)
-    out["model_average"] = model_average(out, weights, level, mse_average)
-    out["recommended"] = "model_average"
-    out["interval"] = out["model_average"]
-    out["reason"] = (
+    reason = (
         f"weighted mean of {', '.join(f'{m} {w:.2f}' for m, w in weights.items())}; {how} (back-test: "
         f"coverage at {n} predicted from {n_fit} samples per problem, ratio {n / n_fit:.3g}; asked ratio "
         f"{k / n:.3g})"
     )
-    return out
+    return averaged(reason, model_average(preds, weights, level, mse_average), backtest=bt)
 
 
-def backtest_weights(bt: dict[str, Any], usable: list[str]) -> tuple[dict[str, float], str, float]:
+def backtest_weights(bt: Backtest, usable: list[str]) -> tuple[dict[str, float], str, float]:
     """Weights of the usable laws: inverse mean squared back-test error, compared on the back-test subsamples
     where all of them could be fitted. A law that could not be fitted on most back-test subsamples has no
     record to weigh and gets none; with no record at all, the usable laws weigh the same. Also returns the
     mean squared back-test error of the weighted average itself (0 without a record)."""
-    truth = bt["truth"]
+    truth = bt.truth
+    methods = dict(bt.methods)
     preds = {
-        m: np.array([np.nan if x is None else x for x in bt["methods"][m]["predictions"]]) for m in usable
+        m: np.array([np.nan if x is None else x for x in methods[m].predictions], dtype=np.float64)
+        for m in usable
     }
     recorded = [m for m in usable if np.isfinite(preds[m]).mean() > 0.5]
     if recorded:
@@ -153,8 +150,8 @@ def backtest_weights(bt: dict[str, Any], usable: list[str]) -> tuple[dict[str, f
 
 
 def model_average(
-    out: dict[str, Any], weights: dict[str, float], level: float, backtest_mse: float = 0.0
-) -> dict[str, Any]:
+    preds: dict[str, Prediction], weights: dict[str, float], level: float, backtest_mse: float = 0.0
+) -> Prediction:
     """The weighted mean of the laws' predictions and its interval.
 
     Each law's own interval (bootstrap over problems, or the MLE's information) carries sampling error only,
@@ -169,25 +166,26 @@ def model_average(
     z = NormalDist().inv_cdf(0.5 + level / 2)
     z95 = NormalDist().inv_cdf(0.975)
     used = {m: w for m, w in weights.items() if w > 0}
-    c = sum(w * out[m]["coverage"] for m, w in used.items())
+    cov = {m: preds[m].coverage for m in used}
+    c = float(sum(w * cov[m] for m, w in used.items()))  # type: ignore[operator]  (usable: not None)
     own = disagree = 0.0
     for m, w in used.items():
-        lo, hi = out[m].get("low"), out[m].get("high")
+        lo, hi = preds[m].low, preds[m].high
         sd = (hi - lo) / (2 * z95) if lo is not None and hi is not None else 0.0
         own += w * sd**2
-        disagree += w * (out[m]["coverage"] - c) ** 2
+        disagree += w * (cov[m] - c) ** 2  # type: ignore[operator]
     half = z * float(np.sqrt(own + disagree + backtest_mse))
-    return {
-        "coverage": float(c),
-        "low": max(0.0, float(c) - half),
-        "high": min(1.0, float(c) + half),
-        "weights": {m: float(w) for m, w in weights.items()},
-        "sd": {"own": own**0.5, "disagreement": disagree**0.5, "backtest": backtest_mse**0.5},
-        "how": (
+    return Prediction(
+        c,
+        max(0.0, c - half),
+        min(1.0, c + half),
+        how=(
             f"sd {np.sqrt(own):.4f} own (weighted), {np.sqrt(disagree):.4f} between the laws, "
             f"{np.sqrt(backtest_mse):.4f} the average's back-test error"
         ),
-    }
+        weights=tuple((m, float(w)) for m, w in weights.items()),
+        sd=(("own", own**0.5), ("disagreement", disagree**0.5), ("backtest", backtest_mse**0.5)),
+    )
 
 
 def _num(x: float) -> float | None:

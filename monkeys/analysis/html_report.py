@@ -266,7 +266,8 @@ def selection_doc(
     if all((v.labels < 0).all() for v in votes):
         return None, None, None
     methods = ["majority"] + (["best_of_k"] if info["scorers"] else [])
-    doc, table = select(votes, info, methods, SELECTION_SUBSETS, 0, run.path.name)
+    result, table = select(votes, info, methods, SELECTION_SUBSETS, 0, run.path.name)
+    doc = result.to_json()
     doc["samples_used"] = (
         f"the first {doc['samples_per_problem']} samples of each problem (at most {max_samples})"
     )

@@ -50,27 +50,10 @@ class Fit:
         return interval(self.curve(self.draws, ks), level)
 
     def summary(self, level: float = 0.95) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method}
-        if self.degenerate:
-            out["degenerate"] = self.degenerate
-        for i, name in enumerate(self.names):
-            out[name] = float(self.theta[i]) if not self.degenerate else None
-        if self.draws is not None and not self.degenerate and len(self.draws) > 1:
-            lo, hi = interval(self.draws, level)
-            sd = np.nanstd(self.draws, axis=0, ddof=1)
-            for i, name in enumerate(self.names):
-                out[f"{name}_std"] = float(sd[i])
-                out[f"{name}_ci"] = [float(lo[i]), float(hi[i])]
-        out["uncertainty"] = self.uncertainty
-        out["err_mean"] = self.err_mean
-        out["err_std"] = self.err_std
-        out["err_max"] = self.err_max
-        if self.poor_fit:
-            out["poor_fit"] = self.poor_fit
-        out.update(self.extra)
-        if self.notes:
-            out["notes"] = list(self.notes)
-        return out
+        """The fit as its JSON record (see `results.LawFit`)."""
+        from monkeys.analysis.results import LawFit
+
+        return LawFit.of(self, level).to_json()
 
 
 def loglog_lines(

@@ -1,4 +1,5 @@
-"""Assemble the numbers of `fit-scaling` and `select` into the JSON contract and CSV curves."""
+"""Assemble the numbers of `fit-scaling` and `select` into their typed results (`results.py`, whose
+`to_json` is the JSON contract) and CSV curves."""
 
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ from monkeys.analysis.coverage import coverage, curve_ks, interval, per_subject,
 from monkeys.analysis.extrapolate import extrapolate
 from monkeys.analysis.fits import DISTRIBUTIONAL, FitSet, fit_all
 from monkeys.analysis.outcomes import Counts
+from monkeys.analysis.results import (
+    ConfigFit,
+    LawFit,
+    MethodCurve,
+    ProblemCount,
+    ScalingResult,
+    ScorerQuality,
+    SelectionResult,
+    Skipped,
+    SubjectCoverage,
+)
 from monkeys.errors import MonkeysError
 
 if TYPE_CHECKING:  # pandas costs a fifth of a second to import; fit-scaling builds its table without it
@@ -79,8 +91,8 @@ class CurveTable:
 
 def analyse(
     counts: Counts, reps: int, rng: np.random.Generator, extrapolate_k: int | None = None
-) -> tuple[dict[str, Any], CurveTable, FitSet]:
-    """Everything `fit-scaling` reports for one config: its JSON entry, its curve rows, and the fits."""
+) -> tuple[ConfigFit, CurveTable, FitSet]:
+    """Everything `fit-scaling` reports for one config: its result, its curve rows, and the fits."""
     fs = fit_all(counts, reps, rng)
     n_max = counts.max_k
     ks = curve_ks(n_max)
@@ -90,37 +102,34 @@ def analyse(
         lo, hi = interval(fs.table.bootstrap(ks, fs.boot_weights), LEVEL)
     at = {int(k): i for i, k in enumerate(ks)}
     rk = report_ks(n_max)
-    entry: dict[str, Any] = {
-        "problems": counts.num_problems,
-        "samples_per_problem": n_max,
-        "solved_fraction": float(np.mean(counts.c > 0)),
-        "mean_pass@1": float(np.mean(counts.c / counts.n)),
-        "coverage": {str(k): float(cov[at[k]]) for k in rk},
-        "coverage_ci": {str(k): [_num(lo[at[k]]), _num(hi[at[k]])] for k in rk},
-        "ci": f"{LEVEL:.0%} percentile bootstrap over problems ({fs.boot_reps} resamples)"
+    subjects = None
+    if counts.subjects is not None:
+        subjects = tuple(
+            (s, SubjectCoverage(v["problems"], tuple((int(k), c) for k, c in v["coverage"].items())))
+            for s, v in per_subject(counts.n, counts.c, counts.subjects, rk).items()
+        )
+    entry = ConfigFit(
+        problems=counts.num_problems,
+        samples_per_problem=n_max,
+        solved_fraction=float(np.mean(counts.c > 0)),
+        mean_pass_at_1=float(np.mean(counts.c / counts.n)),
+        coverage=tuple((k, float(cov[at[k]])) for k in rk),
+        coverage_ci=tuple((k, (_num(lo[at[k]]), _num(hi[at[k]]))) for k in rk),
+        ci=f"{LEVEL:.0%} percentile bootstrap over problems ({fs.boot_reps} resamples)"
         if fs.boot_reps
         else None,
-        "fits": {},
-    }
-    label = degenerate_label(counts)
-    if label:
-        entry["degenerate"] = label
-    if counts.notes:
-        entry["notes"] = list(counts.notes)
-    for name, fit in fs.methods().items():
-        entry["fits"][name] = fit.summary(LEVEL)
-    entry["fits"]["distributional"]["model"] = fs.best_distributional
-    entry["fits"]["distributional"]["chosen_by"] = (
-        "likelihood-ratio test of scaled_beta against the nested beta_binomial (5%, boundary-corrected)"
+        fits=tuple((name, LawFit.of(fit, LEVEL)) for name, fit in fs.methods().items()),
+        distributional_model=fs.best_distributional,
+        chosen_by="likelihood-ratio test of scaled_beta against the nested beta_binomial (5%, boundary-corrected)",
+        per_problem=tuple(
+            ProblemCount(str(p), int(n), int(c))
+            for p, n, c in zip(counts.problems, counts.n, counts.c, strict=True)
+        ),
+        degenerate=degenerate_label(counts),
+        notes=tuple(counts.notes or ()),
+        extrapolation=extrapolate(fs, extrapolate_k, rng, LEVEL) if extrapolate_k else None,
+        per_subject=subjects,
     )
-    if extrapolate_k:
-        entry["extrapolation"] = extrapolate(fs, extrapolate_k, rng, LEVEL)
-    if counts.subjects is not None:
-        entry["per_subject"] = per_subject(counts.n, counts.c, counts.subjects, rk)
-    entry["per_problem"] = [
-        {"problem": p, "num_samples": int(n), "num_correct": int(c), "pass@1": float(c / n)}
-        for p, n, c in zip(counts.problems, counts.n, counts.c, strict=True)
-    ]
     curve_k = ks
     if extrapolate_k and extrapolate_k > n_max:
         curve_k = np.unique(np.r_[ks, np.round(np.geomspace(n_max, extrapolate_k, 30)).astype(np.int64)])
@@ -189,20 +198,20 @@ def fit_scaling(
     seed: int,
     extrapolate_k: int | None = None,
     source: str = "",
-) -> tuple[dict[str, Any], CurveTable, list[FitSet]]:
+) -> tuple[ScalingResult, CurveTable, list[FitSet]]:
     if reps < 0:
         raise MonkeysError(f"--bootstrap {reps} is negative; pass 0 (no intervals) or a count such as 200")
     if extrapolate_k is not None and extrapolate_k < 1:
         raise MonkeysError(f"--extrapolate {extrapolate_k} is not a number of samples; pass k >= 1")
-    configs, frames, fitsets = {}, [], []
+    configs, frames, fitsets = [], [], []
     with one_blas_thread():
         for name, counts in counts_by_config.items():
             entry, rows, fs = analyse(counts, reps, config_rng(seed, name), extrapolate_k)
-            configs[name] = entry
+            configs.append((name, entry))
             frames.append(rows)
             fitsets.append(fs)
-    doc = {"source": source, "seed": seed, "bootstrap": reps, "level": LEVEL, "configs": configs}
-    return doc, CurveTable.concat(frames), fitsets
+    result = ScalingResult(source, seed, reps, LEVEL, tuple(configs))
+    return result, CurveTable.concat(frames), fitsets
 
 
 # -- select ---------------------------------------------------------------------------------------------------
@@ -215,9 +224,16 @@ def _weights(name: str, scores: np.ndarray) -> np.ndarray | None:
 
 
 def select(
-    votes: list[Votes], info: dict[str, Any], methods: list[str], subsets: int, seed: int, name: str = ""
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Coverage and each selection method at every k up to the smallest sample count, with gaps."""
+    votes: list[Votes],
+    info: dict[str, Any],
+    methods: list[str],
+    subsets: int,
+    seed: int,
+    name: str = "",
+    judge_scorers: bool = False,
+) -> tuple[SelectionResult, pd.DataFrame]:
+    """Coverage and each selection method at every k up to the smallest sample count, with gaps; with
+    `judge_scorers`, how well each score separates right from wrong samples on its own."""
     # scipy.stats (behind selection) costs half a second to import; fit-scaling never needs it
     from monkeys.analysis.selection import (
         Votes,
@@ -225,6 +241,7 @@ def select(
         choose_ratio_table,
         majority_all_subsets,
         plateau_k,
+        scorer_as_verifier,
         subsets_protocol,
     )
 
@@ -239,17 +256,7 @@ def select(
     rk = report_ks(k_max)
     cov = coverage(n, c, all_k)
     curves: dict[str, np.ndarray] = {"coverage": cov}
-    doc: dict[str, Any] = {
-        "run": name,
-        **info,
-        "problems": len(votes),
-        "samples_per_problem": k_max,
-        "subsets": subsets,
-        "seed": seed,
-        "coverage": _at(cov, rk),
-        "methods": {},
-        "gap": {},
-    }
+    results: list[tuple[str, MethodCurve | Skipped]] = []
     scorers = info.get("scorers", [])
     wanted = []
     for m in methods:
@@ -266,18 +273,18 @@ def select(
             raise MonkeysError(f"unknown method {m!r}; choose majority, best-of-k, weighted or all")
     for method, score in wanted:
         key = method if score is None else f"{method}[{score}]"
-        entry: dict[str, Any] = {}
+        skipped = None
         local = votes
         if method == "weighted_majority":
             local = []
             for v in votes:
                 w = _weights(score, v.scores[score])
                 if w is None:
-                    entry = {"skipped": f"scores of {score} are not all >= 0; they cannot weight votes"}
+                    skipped = Skipped(f"scores of {score} are not all >= 0; they cannot weight votes")
                     break
                 local.append(Votes(v.problem, v.labels, v.correct, {score: w}))
-            if "skipped" in entry:
-                doc["methods"][key] = entry
+            if skipped is not None:
+                results.append((key, skipped))
                 continue
         sub = subsets_protocol(
             local, k_max, method if method != "weighted_majority" else "weighted", score, subsets, rng
@@ -300,26 +307,41 @@ def select(
         else:
             exact, how = None, "no exact form; see subsets_mean (unbiased for the all-subsets mean)"
         best = exact if exact is not None else mean
-        entry.update(
-            {
-                "all_subsets": _at(exact, rk) if exact is not None else None,
-                "all_subsets_estimator": how,
-                "subsets_mean": _at(mean, rk),
-                "subsets_std": _at(std, rk),
-                "plateau_k": plateau_k(best, all_k),
-                "plateau_rule": "smallest k from which the curve stays within 0.01 of its value at the largest k",
-            }
+        curve = MethodCurve(
+            all_subsets=_points(exact, rk) if exact is not None else None,
+            all_subsets_estimator=how,
+            subsets_mean=_points(mean, rk),
+            subsets_std=_points(std, rk),
+            plateau_k=plateau_k(best, all_k),
+            plateau_rule="smallest k from which the curve stays within 0.01 of its value at the largest k",
+            gap=_points(cov - best, rk),
         )
-        doc["methods"][key] = entry
-        doc["gap"][key] = _at(cov - best, rk)
+        results.append((key, curve))
         curves[key] = best
         curves[f"{key}_subsets_mean"] = mean
         curves[f"{key}_subsets_std"] = std
-    doc["coverage_plateau_k"] = plateau_k(cov, all_k)
+    judged = None
+    if judge_scorers:
+        judged = tuple((s, ScorerQuality(**scorer_as_verifier(votes, s))) for s in scorers)
+    result = SelectionResult(
+        run=name,
+        verifier=info["verifier"],
+        grouping=info["grouping"],
+        scorers=tuple(scorers),
+        problems=len(votes),
+        samples_per_problem=k_max,
+        subsets=subsets,
+        seed=seed,
+        coverage=_points(cov, rk),
+        methods=tuple(results),
+        coverage_plateau_k=plateau_k(cov, all_k),
+        scorers_left_out=info.get("scorers_left_out"),
+        scorers_as_verifiers=judged,
+    )
     import pandas as pd
 
     table = pd.DataFrame({"k": ks, **{k: v[ks - 1] for k, v in curves.items()}})
-    return doc, table
+    return result, table
 
 
 # -- files ----------------------------------------------------------------------------------------------------
@@ -330,8 +352,8 @@ def _num(x: float | None) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _at(curve: np.ndarray, ks: list[int]) -> dict[str, float | None]:
-    return {str(k): _num(curve[k - 1]) for k in ks}
+def _points(curve: np.ndarray, ks: list[int]) -> tuple[tuple[int, float | None], ...]:
+    return tuple((k, _num(curve[k - 1])) for k in ks)
 
 
 def _clean(obj: Any) -> Any:

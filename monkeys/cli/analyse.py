@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monkeys.cli.app import app, console
 from monkeys.errors import MonkeysError
+
+if TYPE_CHECKING:  # numpy behind them: loaded when a command runs, not when the CLI starts
+    from monkeys.analysis.results import Extrapolation, ScalingResult, SelectionResult
 
 # == fit-scaling / select ===============================================================================
 
@@ -73,70 +76,80 @@ def fit_scaling(
         source = ", ".join(str(p) for p in run)
     else:
         by_config, source = read_outcomes(outcomes, config), str(outcomes)
-    doc, curves, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
-    for name, e in doc["configs"].items():
-        n = e["samples_per_problem"]
-        f = e["fits"]
-        pl, nl, d = f["power_law"], f["neg_log_power_law"], f["distributional"]
-        console.print(
-            f"{name}: {e['problems']} problems x {n} samples; coverage k=1 {e['coverage']['1']:.4f}"
-            + (f", k={n} {e['coverage'][str(n)]:.4f}" if n > 1 else "")
-            + (f"  ({e['degenerate']})" if "degenerate" in e else ""),
-            highlight=False,
-            soft_wrap=True,
-        )
-        console.print(
-            f"  power law  log c = a k^b     a={_fmt(pl.get('a'))} b={_fmt(pl.get('b'))}  "
-            f"err {_fmt(pl['err_mean'])} +- {_fmt(pl['err_std'])}\n"
-            f"  -log c = A k^-B              A={_fmt(nl.get('A'))} B={_fmt(nl.get('B'))}  "
-            f"err {_fmt(nl['err_mean'])} +- {_fmt(nl['err_std'])}\n"
-            f"  distributional ({d['model']})  alpha={_fmt(d.get('alpha'))} beta={_fmt(d.get('beta'))}"
-            + (f" scale={_fmt(d.get('scale'))}" if "scale" in d else "")
-            + f"  err {_fmt(d['err_mean'])} +- {_fmt(d['err_std'])}; tail exponent {_fmt(d.get('tail_exponent'), '.3f')},"
-            f" window exponent {_fmt(d.get('window_exponent'), '.3f')}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        for m in ("power_law", "neg_log_power_law", "distributional"):
-            if "degenerate" in f[m]:
-                console.print(f"  {m}: not fitted, {f[m]['degenerate']}", highlight=False, soft_wrap=True)
-            elif "poor_fit" in f[m]:
-                console.print(f"  {m}: poor fit, {f[m]['poor_fit']}", highlight=False, soft_wrap=True)
-            for note in f[m].get("notes", []):
-                console.print(f"  {m}: note: {note}", highlight=False, soft_wrap=True)
-        ex = e.get("extrapolation")
-        if ex:
-            shown = ["power_law", "neg_log_power_law", "distributional"]
-            rec = ex.get("recommended")
-            if rec and rec not in shown:
-                shown.append(rec)  # model_average: the back-test-weighted mean of the laws
-            parts = []
-            for m in shown:
-                v = ex.get(m)
-                if v is None:
-                    continue
-                label = m if m != "distributional" or not v.get("model") else f"distributional ({v['model']})"
-                parts.append(f"{label} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]")
-            console.print(f"  coverage at k={ex['k']}: " + "; ".join(parts), highlight=False, soft_wrap=True)
-            if rec:
-                v = ex.get("interval") or ex[rec]
-                console.print(
-                    f"  recommended: {rec} {_fmt(v['coverage'])} [{_fmt(v['low'])}, {_fmt(v['high'])}]"
-                    f" ({ex['reason']}" + (f"; interval: {v['how']}" if "how" in v else "") + ")",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            else:
-                console.print(f"  recommended: none ({ex['reason']})", highlight=False, soft_wrap=True)
+    result, curves, _ = analyse(by_config, bootstrap, seed, extrapolate, source)
+    for line in fit_scaling_lines(result):
+        console.print(line, highlight=False, soft_wrap=True)
     if json_out is not None:
-        write_json(json_out, doc)
+        write_json(json_out, result.to_json())
     if csv is not None:
         write_csv(csv, curves)
     if plot is not None:
         from monkeys.analysis.plots import plot_fit_scaling
 
-        plot_fit_scaling(curves.to_frame(), plot, doc["configs"])
+        plot_fit_scaling(curves.to_frame(), plot, result.to_json()["configs"])
         console.print(f"plot: {plot}", highlight=False, soft_wrap=True)
+
+
+LAWS = ("power_law", "neg_log_power_law", "distributional")
+
+
+def fit_scaling_lines(result: ScalingResult) -> list[str]:
+    """The text of `monkeys fit-scaling`: per config its coverage, each law's fit and the extrapolation."""
+    lines = []
+    for name, e in result.configs:
+        n = e.samples_per_problem
+        pl, nl, d = e.fit("power_law"), e.fit("neg_log_power_law"), e.fit("distributional")
+        lines.append(
+            f"{name}: {e.problems} problems x {n} samples; coverage k=1 {e.coverage_at(1):.4f}"
+            + (f", k={n} {e.coverage_at(n):.4f}" if n > 1 else "")
+            + (f"  ({e.degenerate})" if e.degenerate else "")
+        )
+        scale = d.param("scale")
+        lines.append(
+            f"  power law  log c = a k^b     a={_fmt(pl.param('a'))} b={_fmt(pl.param('b'))}  "
+            f"err {_fmt(pl.err_mean)} +- {_fmt(pl.err_std)}\n"
+            f"  -log c = A k^-B              A={_fmt(nl.param('A'))} B={_fmt(nl.param('B'))}  "
+            f"err {_fmt(nl.err_mean)} +- {_fmt(nl.err_std)}\n"
+            f"  distributional ({e.distributional_model})  alpha={_fmt(d.param('alpha'))} beta={_fmt(d.param('beta'))}"
+            + (f" scale={_fmt(scale)}" if "scale" in dict(d.params) else "")
+            + f"  err {_fmt(d.err_mean)} +- {_fmt(d.err_std)}; tail exponent {_fmt(d.figure('tail_exponent'), '.3f')},"
+            f" window exponent {_fmt(d.figure('window_exponent'), '.3f')}"
+        )
+        for m in LAWS:
+            law = e.fit(m)
+            if law.degenerate:
+                lines.append(f"  {m}: not fitted, {law.degenerate}")
+            elif law.poor_fit:
+                lines.append(f"  {m}: poor fit, {law.poor_fit}")
+            lines += [f"  {m}: note: {note}" for note in law.notes]
+        if e.extrapolation is not None:
+            lines += extrapolation_lines(e.extrapolation)
+    return lines
+
+
+def extrapolation_lines(ex: Extrapolation) -> list[str]:
+    shown = list(LAWS)
+    rec = ex.recommended
+    if rec and rec not in shown:
+        shown.append(rec)  # model_average: the back-test-weighted mean of the laws
+    parts = []
+    for m in shown:
+        v = ex.prediction(m)
+        if v is None:
+            continue
+        label = m if m != "distributional" or not v.model else f"distributional ({v.model})"
+        parts.append(f"{label} {_fmt(v.coverage)} [{_fmt(v.low)}, {_fmt(v.high)}]")
+    lines = [f"  coverage at k={ex.k}: " + "; ".join(parts)]
+    if rec:
+        v = ex.interval or ex.prediction(rec)
+        assert v is not None
+        lines.append(
+            f"  recommended: {rec} {_fmt(v.coverage)} [{_fmt(v.low)}, {_fmt(v.high)}]"
+            f" ({ex.reason}" + (f"; interval: {v.how}" if v.how is not None else "") + ")"
+        )
+    else:
+        lines.append(f"  recommended: none ({ex.reason})")
+    return lines
 
 
 @app.command("select")
@@ -192,64 +205,53 @@ def select(
         raise MonkeysError(
             f"unknown --method {method!r}; choose majority, best-of-k, weighted(-majority) or all"
         )
-    doc, table = analyse(votes, info, methods, subsets, seed, run_name(r))
-    from monkeys.analysis.selection import scorer_as_verifier
-
-    doc["scorers_as_verifiers"] = {s: scorer_as_verifier(votes, s) for s in info["scorers"]}
-    console.print(
-        f"{doc['run']}: {doc['problems']} problems x {doc['samples_per_problem']} samples; verifier {doc['verifier']}; "
-        f"answers grouped by {doc['grouping']}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    keys = [m for m in doc["methods"] if "skipped" not in doc["methods"][m]]
-    console.print("  all subsets (random-subset mean +- std), by k:", highlight=False)
-    console.print(
-        f"  {'k':<7}{'coverage':<10}" + "".join(f"{m:<34}" for m in keys),
-        highlight=False,
-        soft_wrap=True,
-        markup=False,
-    )
-    for k, c in doc["coverage"].items():
-        cells = []
-        for m in keys:
-            e = doc["methods"][m]
-            val = (e["all_subsets"] or e["subsets_mean"])[k]
-            cells.append(
-                f"{_fmt(val)} ({_fmt(e['subsets_mean'][k])} +- {_fmt(e['subsets_std'][k], '.3f')})".ljust(34)
-            )
-        console.print(f"  {k:<7}{c:<10.4f}" + "".join(cells), highlight=False, soft_wrap=True, markup=False)
-    for m in doc["methods"]:
-        e = doc["methods"][m]
-        if "skipped" in e:
-            console.print(f"  {m}: skipped, {e['skipped']}", highlight=False, markup=False)
-        else:
-            console.print(
-                f"  {m}: {e['all_subsets_estimator']}; plateaus from k={e['plateau_k']} "
-                f"(coverage: k={doc['coverage_plateau_k']})",
-                highlight=False,
-                soft_wrap=True,
-                markup=False,
-            )
-    for m, gap in doc["gap"].items():
-        k_last = list(gap)[-1]
-        console.print(
-            f"  {m}: gap to coverage at k={k_last} {_fmt(gap[k_last])}", highlight=False, markup=False
-        )
-    for s, q in doc["scorers_as_verifiers"].items():
-        console.print(
-            f"  score {s} as a verifier: AUROC {_fmt(q['auroc'], '.3f')} (within problems "
-            f"{_fmt(q['auroc_within'], '.3f')}, {q['problems_mixed']} mixed problems), "
-            f"top-1 precision {_fmt(q['top1_precision'], '.3f')}",
-            highlight=False,
-            soft_wrap=True,
-            markup=False,
-        )
+    result, table = analyse(votes, info, methods, subsets, seed, run_name(r), judge_scorers=True)
+    for line in select_lines(result):
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
     if json_out is not None:
-        write_json(json_out, doc)
+        write_json(json_out, result.to_json())
     if csv is not None:
         write_csv(csv, table)
     if plot is not None:
         from monkeys.analysis.plots import plot_selection
 
-        plot_selection(table, plot, doc["run"])
+        plot_selection(table, plot, result.run)
+
+
+def select_lines(result: SelectionResult) -> list[str]:
+    """The text of `monkeys select`: each method against coverage by k, plateaus, gaps, scorers."""
+    from monkeys.analysis.results import Skipped
+
+    lines = [
+        f"{result.run}: {result.problems} problems x {result.samples_per_problem} samples; verifier "
+        f"{result.verifier}; answers grouped by {result.grouping}",
+        "  all subsets (random-subset mean +- std), by k:",
+    ]
+    curves = result.curves()
+    lines.append(f"  {'k':<7}{'coverage':<10}" + "".join(f"{m:<34}" for m, _ in curves))
+    for k, c in result.coverage:
+        cells = [
+            f"{_fmt(e.best(k))} ({_fmt(dict(e.subsets_mean)[k])} +- {_fmt(dict(e.subsets_std)[k], '.3f')})".ljust(
+                34
+            )
+            for _, e in curves
+        ]
+        lines.append(f"  {k:<7}{c:<10.4f}" + "".join(cells))
+    for m, e in result.methods:
+        if isinstance(e, Skipped):
+            lines.append(f"  {m}: skipped, {e.skipped}")
+        else:
+            lines.append(
+                f"  {m}: {e.all_subsets_estimator}; plateaus from k={e.plateau_k} "
+                f"(coverage: k={result.coverage_plateau_k})"
+            )
+    for m, e in curves:
+        k_last, gap = e.gap[-1]
+        lines.append(f"  {m}: gap to coverage at k={k_last} {_fmt(gap)}")
+    for s, q in result.scorers_as_verifiers or ():
+        lines.append(
+            f"  score {s} as a verifier: AUROC {_fmt(q.auroc, '.3f')} (within problems "
+            f"{_fmt(q.auroc_within, '.3f')}, {q.problems_mixed} mixed problems), "
+            f"top-1 precision {_fmt(q.top1_precision, '.3f')}"
+        )
+    return lines

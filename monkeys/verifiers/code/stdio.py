@@ -76,7 +76,10 @@ class StdioVerifier(CodeVerifier):
             return "the problem has no stdin/stdout tests (field tests)"
         seconds = self.time_limit(problem)
         return Job(
-            "stdio", program, Limits(wall=seconds, cpu=seconds), inputs=tuple(t["input"] for t in tests)
+            program,
+            Limits(wall=seconds, cpu=seconds),
+            inputs=tuple(t["input"] for t in tests),
+            filename="solution.py",  # as `python3 solution.py` runs it (tracebacks name it)
         )
 
     def _keep_going(self, problem: Problem, job: Job):  # noqa: ANN202

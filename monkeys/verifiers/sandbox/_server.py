@@ -1,24 +1,27 @@
 """The supervisor that runs inside a sandbox (bwrap, a container, or unsafely on the host).
 
-Stdlib only: it runs under the sandbox's own python3, started as `python3 -s -c <this file's text> ROLE`.
-Three kinds of process live in a sandbox (see _harness.py for why):
+Stdlib only: it runs under the sandbox's own python3, started as `python3 -s -c <this file's text> ROLE`,
+with `MODULES` (name -> source of the trusted modules jobs may call, see base.py) defined ahead of it.
+Three kinds of process live in a sandbox:
 
-- the **zygote** imports the usual modules once, then only forks program processes on request. It never
-  receives a job (a program reaches its child through a memfd the child reads itself), so a program's
-  memory holds nothing of any test, any other sample or the host channel. In bwrap and docker it is the
-  namespace's PID 1: no signal from a program reaches it, and orphans are reaped by it;
+- the **zygote** imports the usual modules and MODULES once, then only forks program processes on
+  request. It never receives a job: a program process reads its request and its program from memfds
+  itself, so the zygote's memory (which every later program inherits) holds nothing of any job, any
+  other program or the host channel. In bwrap and docker it is the namespace's PID 1: no signal from a
+  program reaches it, and orphans are reaped by it;
 - the **supervisor** reads framed JSON jobs on stdin (the host channel; no program can reach it: the
-  supervisor is non-dumpable and its fds are never inherited), forks the tests process for python jobs,
-  asks the zygote for the program process, enforces the wall clock and output caps, and answers on stdout
-  with `passed` decided from the tests process alone;
-- per run, the **program process** and (python jobs) the **tests process**, each under rlimits on CPU
-  time, memory, file size and open files. The process limit is RLIMIT_NPROC in bwrap, where each sandbox
-  has its own user namespace and Linux (>= 5.14) counts RLIMIT_NPROC per user namespace, so a fork bomb
-  in one sandbox never starves another; in docker it is the container's pids cgroup (every container runs
-  as uid 65534 of the host's namespace, where RLIMIT_NPROC would be shared with all of them).
+  supervisor is non-dumpable and its fds are never inherited), forks a job's companion itself (so the
+  companion never shares memory with any program), asks the zygote for the program process, enforces
+  the wall clock and output caps, and answers on stdout with what each run did, the companion's report
+  included (read from a pipe only the companion holds);
+- per run, the **program process** and (jobs with a companion) the **companion process**, each under
+  rlimits on CPU time, memory, file size and open files. The process limit is RLIMIT_NPROC in bwrap,
+  where each sandbox has its own user namespace and Linux (>= 5.14) counts RLIMIT_NPROC per user
+  namespace, so a fork bomb in one sandbox never starves another; in docker it is the container's pids
+  cgroup (every container runs as uid 65534 of the host's namespace, where RLIMIT_NPROC would be shared
+  with all of them). Both are non-dumpable, so neither can ptrace or open /proc/<pid>/{mem,fd} of the other.
 
-Between runs the supervisor kills every process it can signal (`kill(-1)`, one atomic sweep that fork
-cannot outrun) and empties /tmp and /dev/shm with an iterative walk that no depth of tree defeats.
+Between runs the supervisor sweeps the sandbox clean (`_sweep.py`, sent ahead of this file).
 """
 
 import builtins
@@ -35,15 +38,15 @@ import time
 
 PREIMPORT = (
     "math cmath re collections itertools functools heapq bisect string fractions decimal statistics random "
-    "typing operator copy array hashlib datetime io traceback threading dataclasses enum symtable"
+    "typing operator copy array hashlib datetime io traceback threading dataclasses enum symtable types"
 )
 # extension modules loaded here, before any program runs: programs may use them, but may load no others
-# (see no_extensions)
+# (the code verifiers' harness forbids loading others)
 PRELOAD_EXTENSIONS = (
     "_asyncio _bz2 _contextvars _decimal _hashlib _json _lzma _multibytecodec _queue _typing _uuid _zoneinfo "
     "mmap resource _multiprocessing _posixshmem _lsprof"
 )
-WRITABLE = ("/tmp", "/dev/shm")
+REPORT_BYTES = 4096  # as base.REPORT_BYTES
 ZYGOTE_ADDRESS = "\0monkeys-sandbox-zygote"
 
 
@@ -65,6 +68,19 @@ def warm_up():
     for name in PREIMPORT.split() + PRELOAD_EXTENSIONS.split():
         with contextlib.suppress(ImportError):
             __import__(name)
+    import types
+
+    for name, source in MODULES.items():  # noqa: F821  (defined ahead of this file, see base.py)
+        module = types.ModuleType(name)
+        module.__file__ = f"<{name}>"
+        sys.modules[name] = module
+        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+
+
+def resolve(spec):
+    """The function "module:function" of one of MODULES."""
+    module, _, function = spec["function"].partition(":")
+    return getattr(sys.modules[module], function)
 
 
 def send(obj):
@@ -125,15 +141,20 @@ def memfd_with(text):
     return fd
 
 
-def run_stdio_program(program):
-    """Body of a stdio program process: run it as `python3 solution.py` would, in this warm interpreter."""
-    sys.argv = ["solution.py"]
+def read_memfd(fd):
+    with os.fdopen(os.dup(fd), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def run_python_main(program, filename, argv):
+    """Run a program as `python3 <filename> <argv>` would, in this warm interpreter."""
+    sys.argv = [filename, *argv]
     sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     code = 0
     try:
-        exec(compile(program, "solution.py", "exec"), {"__name__": "__main__", "__builtins__": builtins})
+        exec(compile(program, filename, "exec"), {"__name__": "__main__", "__builtins__": builtins})
     except SystemExit as e:
         if e.code is None:
             code = 0
@@ -154,29 +175,37 @@ def run_stdio_program(program):
 
 
 # -- the zygote ----------------------------------------------------------------------------------------
-def program_process(job, fds):
-    """Child of the zygote: stdin, stdout, stderr, the program's memfd and (python) the call socket."""
+def program_process(fds):
+    """Child of the zygote: stdin, stdout, stderr, the program's and the request's memfds and (jobs with a
+    companion) the socket to it."""
     code = 120
     try:
         os.setsid()
-        stdin_fd, out_w, err_w, prog_fd = fds[:4]
+        stdin_fd, out_w, err_w, prog_fd, req_fd = fds[:5]
         os.dup2(stdin_fd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        with os.fdopen(os.dup(prog_fd), "rb") as f:
-            program = f.read().decode("utf-8", "replace")
-        rpc = None
-        if len(fds) > 4:
-            os.dup2(fds[4], 3)
-            rpc = 3
-        close_fds_except({rpc})
-        os.chdir(job["workdir"])
-        set_limits(job["limits"], job["nproc"])
+        request = json.loads(read_memfd(req_fd))
+        program = read_memfd(prog_fd)
+        channel = None
+        if len(fds) > 5:
+            os.dup2(fds[5], 3)
+            channel = 3
+        close_fds_except({channel})
+        os.chdir(request["workdir"])
+        set_limits(request["limits"], request["nproc"])
+        os.environ.update(request["env"])
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        if job["kind"] == "python":
-            code = run_program({"program": program, "wanted": job["wanted"]}, rpc)  # noqa: F821
+        if request["command"]:
+            try:
+                os.execve(request["command"][0], request["command"], dict(os.environ))
+            except OSError as e:
+                os.write(2, f"cannot run {request['command'][0]}: {e.strerror}\n".encode())
+                code = 127
+        elif request["main"]:
+            code = resolve(request["main"])(program, request["main"]["args"], channel)
         else:
-            code = run_stdio_program(program)
+            code = run_python_main(program, request["filename"], request["argv"])
     except BaseException:
         code = 120
     os._exit(code & 0xFF if isinstance(code, int) else 1)
@@ -201,11 +230,10 @@ def zygote(sock):
             os._exit(0)
         if not msg:
             os._exit(0)
-        job = json.loads(msg)
         pid = os.fork()
         if pid == 0:
             sock.close()
-            program_process(job, fds)
+            program_process(fds)
         for fd in fds:
             os.close(fd)
         sock.send(json.dumps({"pid": pid}).encode())
@@ -230,7 +258,9 @@ def quiet_stdio():
 
 
 # -- the supervisor ------------------------------------------------------------------------------------
-def tests_process(job, out_w, err_w, rpc, res_w, nproc):
+def companion_process(job, out_w, err_w, channel, report_w, nproc):
+    """Child of the supervisor: the job's trusted companion, with its channel to the program as fd 3 and
+    its report pipe as fd 4. It never runs a line of the program."""
     code = 120
     try:
         os.setsid()
@@ -240,13 +270,13 @@ def tests_process(job, out_w, err_w, rpc, res_w, nproc):
         os.dup2(err_w, 2)
         import fcntl
 
-        rpc, res_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (rpc, res_w))  # above 3 and 4
-        os.dup2(rpc, 3)
-        os.dup2(res_w, 4)
+        channel, report_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (channel, report_w))  # above 3, 4
+        os.dup2(channel, 3)
+        os.dup2(report_w, 4)
         close_fds_except({3, 4})
         os.chdir(job["workdir"])
         set_limits(job["limits"], nproc)
-        code = run_tests(job, 3, 4)  # noqa: F821  (from _harness.py)
+        code = resolve(job["companion"])(job["companion"]["args"], 3, 4)
     except BaseException:
         code = 120
     os._exit(code & 0xFF if isinstance(code, int) else 1)
@@ -270,44 +300,44 @@ def wait_until(pid, deadline):
 
 
 def run_one(job, stdin_data, zsock, nproc):
-    """One run: the program process (and the tests process), under the limits; what they did."""
+    """One run: the program process (and the companion), under the limits; what they did."""
     limits = job["limits"]
-    python = job["kind"] == "python"
+    paired = bool(job["companion"])
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     stdin_fd = memfd_with(stdin_data)
     prog_fd = memfd_with(job["program"])
-    give = [stdin_fd, out_w, err_w, prog_fd]
-    mine = [stdin_fd, out_w, err_w, prog_fd]
-    res_r = tests_pid = None
+    request = {key: job[key] for key in ("limits", "workdir", "env", "argv", "filename", "command", "main")}
+    req_fd = memfd_with(json.dumps(dict(request, nproc=nproc)))
+    give = [stdin_fd, out_w, err_w, prog_fd, req_fd]
+    mine = list(give)
+    rep_r = comp_pid = None
     start = time.monotonic()
-    if python:
-        t_sock, p_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        res_r, res_w = os.pipe()
-        tests_pid = os.fork()
-        if tests_pid == 0:
-            tests_process(job, out_w, err_w, t_sock.fileno(), res_w, nproc)
+    if paired:
+        c_sock, p_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        rep_r, rep_w = os.pipe()
+        comp_pid = os.fork()
+        if comp_pid == 0:
+            companion_process(job, out_w, err_w, c_sock.fileno(), rep_w, nproc)
         give.append(p_sock.fileno())
-        mine += [res_w]
-    request = {"kind": job["kind"], "limits": limits, "workdir": job["workdir"], "nproc": nproc}
-    request["wanted"] = wanted_names(job) if python else []  # noqa: F821  (from _harness.py)
-    socket.send_fds(zsock, [json.dumps(request).encode()], give)
+        mine += [rep_w]
+    socket.send_fds(zsock, [b"run"], give)
     for fd in mine:
         os.close(fd)
-    if python:
-        t_sock.close()
+    if paired:
+        c_sock.close()
         p_sock.close()
     got = json.loads(zsock.recv(1 << 16))
     program_pid = got["pid"]
     bufs = {out_r: bytearray(), err_r: bytearray()}
     caps = {out_r: limits["output_bytes"], err_r: limits["output_bytes"]}
-    if res_r is not None:
-        bufs[res_r] = bytearray()
-        caps[res_r] = 4096
+    if rep_r is not None:
+        bufs[rep_r] = bytearray()
+        caps[rep_r] = REPORT_BYTES
     open_fds = set(bufs)
     deadline = start + limits["wall"]
     timed_out = exceeded = False
-    tests_status = tests_usage = program_status = None
+    comp_status = comp_usage = program_status = None
     program_cpu = 0.0
     finished_at = None
     while True:
@@ -328,9 +358,9 @@ def run_one(job, stdin_data, zsock, nproc):
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 open_fds.discard(fd)
-                if fd == res_r and finished_at is None:  # the tests process is exiting: reap it now
-                    tests_status, tests_usage = wait_until(tests_pid, deadline)
-                    if tests_status is not None:
+                if fd == rep_r and finished_at is None:  # the companion is exiting: reap it now
+                    comp_status, comp_usage = wait_until(comp_pid, deadline)
+                    if comp_status is not None:
                         finished_at = time.monotonic()
                 continue
             bufs[fd] += chunk
@@ -339,39 +369,32 @@ def run_one(job, stdin_data, zsock, nproc):
         if exceeded:
             break
         if finished_at is None:
-            if python and tests_status is None:
-                got_pid, st, ru = os.wait4(tests_pid, os.WNOHANG)
+            if paired and comp_status is None:
+                got_pid, st, ru = os.wait4(comp_pid, os.WNOHANG)
                 if got_pid:
-                    tests_status, tests_usage = st, ru
+                    comp_status, comp_usage = st, ru
                     finished_at = time.monotonic()
             elif program_status is not None:
                 finished_at = time.monotonic()
     wall = (finished_at or time.monotonic()) - start
     kill_tree(program_pid)
-    if python and tests_status is None:
-        kill_tree(tests_pid)
-        _, tests_status, tests_usage = os.wait4(tests_pid, 0)
+    if paired and comp_status is None:
+        kill_tree(comp_pid)
+        _, comp_status, comp_usage = os.wait4(comp_pid, 0)
     if program_status is None:
         msg = json.loads(zsock.recv(1 << 16))  # the zygote reports it once the kill lands
         program_status, program_cpu = msg["status"], msg["cpu"]
     for fd in bufs:
         os.close(fd)
-    status = tests_status if python else program_status
-    cpu = program_cpu + (tests_usage.ru_utime + tests_usage.ru_stime if tests_usage else 0.0)
+    status = comp_status if paired else program_status
+    cpu = program_cpu + (comp_usage.ru_utime + comp_usage.ru_stime if comp_usage else 0.0)
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     for st, used in ((status, cpu), (program_status, program_cpu)):
         s = os.WTERMSIG(st) if os.WIFSIGNALED(st) else None
         if s == signal.SIGXCPU or (s == signal.SIGKILL and used >= limits["cpu"]):
             timed_out = True
-    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-    passed = (
-        python
-        and bytes(bufs[res_r]) == PASS_TOKEN  # noqa: F821  (from _harness.py)
-        and exit_code == 0
-        and not (timed_out or exceeded)
-    )
     return {
-        "exit_code": exit_code,
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": sig,
         "timed_out": timed_out,
         "output_exceeded": exceeded,
@@ -379,89 +402,21 @@ def run_one(job, stdin_data, zsock, nproc):
         "cpu": round(cpu, 4),
         "stdout": bytes(bufs[out_r][: limits["output_bytes"]]).decode("utf-8", "replace"),
         "stderr": bytes(bufs[err_r][-4096:]).decode("utf-8", "replace"),
-        "passed": bool(passed),
+        "report": bytes(bufs[rep_r][:REPORT_BYTES]).decode("utf-8", "replace") if paired else "",
     }
 
 
-def others():
-    me = os.getpid()
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) not in (1, me):
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                        pids.append(int(name))
-            except OSError:
-                pass
-    return pids
-
-
-def sweep(isolated):
-    """Kill whatever the last run left behind and empty the writable directories (isolated sandboxes)."""
-    if not isolated:
-        return
-    for _ in range(50):
-        with contextlib.suppress(OSError):
-            os.kill(-1, signal.SIGKILL)  # everything but us and PID 1 (the zygote)
-        reap_all()
-        if not others():
-            break
-        time.sleep(0.01)
-    for top in WRITABLE:
-        if os.path.isdir(top):
-            with contextlib.suppress(OSError):
-                os.chmod(top, 0o1777)
-            wipe(top)
-
-
-def wipe(top):
-    """Empty `top` without recursion or long paths: walk down by chdir, one name at a time, so neither a
-    1,100-deep tree nor a path past PATH_MAX stops it. Only called once no other process runs."""
-    import stat
-
-    try:
-        os.chdir(top)
-    except OSError:
-        return
-    names = []  # the directories we stand in, below top
-    try:
-        while True:
-            child = None
-            try:
-                with os.scandir(".") as it:
-                    for entry in it:
-                        try:
-                            mode = os.lstat(entry.name).st_mode
-                            if stat.S_ISDIR(mode):
-                                child = entry.name
-                                break
-                            os.unlink(entry.name)
-                        except OSError:
-                            pass
-            except OSError:
-                pass
-            if child is not None:
-                try:
-                    os.chmod(child, 0o700)
-                    os.chdir(child)
-                    names.append(child)
-                    continue
-                except OSError:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(child)
-                    break  # cannot enter it: leave the rest rather than loop
-            if not names:
-                return
-            os.chdir("..")
-            with contextlib.suppress(OSError):
-                os.rmdir(names.pop())
-    finally:
-        os.chdir("/")
+def write_files(workdir, files):
+    """The job's files, in the emptied working directory (paths were checked on the host)."""
+    for name, text in files.items():
+        path = os.path.join(workdir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 def supervise(zsock):
-    """Answer the host's jobs: one ready line, then per job one record per test and an end marker."""
+    """Answer the host's jobs: one ready line, then per job one record per run and an end marker."""
     config = recv() or {}
     isolated = bool(config.get("isolated"))
     nproc = bool(config.get("nproc", True))
@@ -474,8 +429,9 @@ def supervise(zsock):
         job["workdir"] = os.path.join(scratch, "run")
         inputs = job.get("inputs") or [""]
         for i, data in enumerate(inputs):
-            sweep(isolated)
+            sweep(isolated)  # noqa: F821  (from _sweep.py)
             os.makedirs(job["workdir"], exist_ok=True)
+            write_files(job["workdir"], job["files"])
             result = run_one(job, data, zsock, nproc)
             result["index"] = i
             send(result)
@@ -484,9 +440,9 @@ def supervise(zsock):
                 return
             if not reply.get("continue"):
                 break
-        sweep(isolated)
+        sweep(isolated)  # noqa: F821
         if not isolated:
-            wipe(job["workdir"])
+            wipe(job["workdir"])  # noqa: F821
         send({"end": True})
 
 

@@ -1,9 +1,20 @@
-"""The sandbox seam: jobs in, per-test run records out, behind a registry of backends.
+"""The sandbox seam: run a program in isolation, get back what it did, behind a registry of backends.
+
+A sandbox is a general execution facility and knows nothing of verifiers, tests or verdicts. A `Job` is a
+program (Python source run in a warm interpreter, or a `command`), the files, stdin inputs, environment and
+`Limits` of its runs; each run returns a `RunResult` (exit status, stdout, stderr, timings). Two generic
+mechanisms serve callers that must not trust the program (the code verifiers in `verifiers/code/`):
+
+- `modules`: trusted, stdlib-only Python modules loaded once into the warm interpreter before any job,
+  so that `main` (a function of one of them that runs the program in its own process) costs no import;
+- `companion`: a second, trusted process that never runs a line of the program, connected to the program
+  process by a socket, with a private `report` pipe. Only the companion holds that pipe, and its bytes
+  reach the host through the supervisor's channel, which no program can reach: whatever the caller
+  decides from `report` is decided where the program cannot write.
 
 A backend only knows how to start one warm supervisor (`_server.py`) somewhere isolated and hand back a byte
-channel to it; the framing and the restart-after-crash logic live here, shared by all. Whether a python job
-passed is decided inside the sandbox by the supervisor from the tests process alone (see _harness.py for
-the threat model), and no program can reach the channel that carries that answer.
+channel to it; the framing, the restart-after-crash logic and the reuse of a warm supervisor for as long as
+jobs ask for the same `modules` live here, shared by all.
 """
 
 from __future__ import annotations
@@ -14,18 +25,15 @@ import struct
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import ClassVar, Literal, Protocol
+from pathlib import Path, PurePosixPath
+from typing import ClassVar, Protocol
 
 from monkeys.errors import MonkeysError
 from monkeys.registry import Registry
 
-# the text every backend runs with `python3 -s -c`: the python-tests harness, then the supervisor
-SERVER_SOURCE = "\n".join(
-    (Path(__file__).parent / name).read_text() for name in ("_harness.py", "_server.py")
-)
+_SERVER = "\n".join((Path(__file__).parent / name).read_text() for name in ("_sweep.py", "_server.py"))
 # what every sandboxed program sees, whatever the host's settings
 PINNED_ENV = {
     "PYTHONHASHSEED": "0",
@@ -38,39 +46,90 @@ PINNED_ENV = {
     "PYTHONIOENCODING": "utf-8",
 }
 SANDBOX_UID = 65534
+REPORT_BYTES = 4096  # the most a companion may write to its report pipe
+MAX_SOURCE = 120 << 10  # the supervisor and its modules travel as one argument (Linux: at most 128 KiB)
+
+Modules = tuple[tuple[str, str], ...]  # (module name, source) pairs
+
+
+def server_source(modules: Modules = ()) -> str:
+    """The text every backend runs with `python3 -s -c`: the sweep and the supervisor, told which modules to
+    load."""
+    text = f"MODULES = {dict(modules)!r}\n" + _SERVER
+    if len(text.encode()) > MAX_SOURCE:
+        raise ValueError(f"the sandbox modules make a {len(text)}-byte server, over {MAX_SOURCE} bytes")
+    return text
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Hard limits for one run of a program (one test, or one whole python-tests harness)."""
+    """Hard limits for one run of a program (and of its companion, each)."""
 
     wall: float = 3.0  # seconds
     cpu: float = 3.0  # seconds of CPU time
     memory_mb: int = 1024  # address space
-    processes: int = 32  # RLIMIT_NPROC in bwrap (threads count; the harness's own three processes too)
+    processes: int = 32  # RLIMIT_NPROC in bwrap (threads count; a companion's processes too)
     output_bytes: int = 8 << 20  # stdout and stderr, each
     file_bytes: int = 16 << 20  # largest file the program may write
 
 
 @dataclass(frozen=True)
-class Job:
-    """One program and its tests. `kind="python"`: `tests` is code run, apart from the program, in a
-    namespace with the trusted `context` (HumanEval's prompt) and stubs that call the program's entry point
-    (then `check(<entry_point>)`), or, without an entry point, the free names the tests use.
-    `kind="stdio"`: the program runs once per input."""
+class Call:
+    """A function of one of the job's `modules`, named "module:function", and the JSON-able `args` it gets.
 
-    kind: Literal["python", "stdio"]
+    As `Job.main` it runs in the program process as `function(program, args, channel) -> exit status`
+    (`channel`: the socket fd to the companion, or None); as `Job.companion`, in the companion process as
+    `function(args, channel, report) -> exit status`, where `report` is the fd of the report pipe."""
+
+    function: str
+    args: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.function.partition(":")[0]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program, run once per stdin in `inputs`, each time in an emptied working directory holding
+    `files` (relative path -> text). The program is Python source, run as `python3 <filename> <argv>`
+    would run it, in a warm interpreter; or, with `main`, handed to that trusted function in the program's
+    own process; or, with `command`, an executable run with those arguments (the program text then unused).
+    `env` adds to the pinned environment. A `companion` runs beside every run (see `Call`); the run's exit
+    status is then the companion's, and its report is returned."""
+
     program: str
-    limits: Limits
-    tests: str = ""
-    entry_point: str | None = None
-    inputs: tuple[str, ...] = ()
-    context: str = ""
+    limits: Limits = Limits()
+    inputs: tuple[str, ...] = ("",)
+    files: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    argv: tuple[str, ...] = ()
+    filename: str = "main.py"
+    command: tuple[str, ...] = ()
+    modules: Modules = ()
+    main: Call | None = None
+    companion: Call | None = None
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise ValueError('a job needs at least one stdin in inputs ("" for none)')
+        loaded = {name for name, _ in self.modules}
+        for call in (self.main, self.companion):
+            if call is not None and call.module not in loaded:
+                raise ValueError(f"{call.function} names a module that is not among the job's modules")
+        if self.main is not None and self.command:
+            raise ValueError("a job runs either a command or its program with main, not both")
+        for name in self.files:
+            path = PurePosixPath(name)
+            if path.is_absolute() or ".." in path.parts or not path.parts:
+                raise ValueError(f"file {name!r} must be a relative path inside the working directory")
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What one run did. `harness_passed`: the tests process returned from the tests (python jobs)."""
+    """What one run did: the deciding process's exit (the companion's when the job has one), the program's
+    output, the wall clock of the run and the CPU time of every process in it. `report`: what the companion
+    wrote to its report pipe ("" without one). `crashed`: the supervisor died or hung during this run."""
 
     index: int
     exit_code: int | None
@@ -81,12 +140,14 @@ class RunResult:
     cpu: float
     stdout: str
     stderr: str
-    harness_passed: bool = False
-    crashed: str = ""  # the supervisor died or hung during this run (the program attacked it)
+    report: str = ""
+    crashed: str = ""
 
 
 class Sandbox(ABC):
-    """Runs jobs in isolation. `keep_going` sees each test's result and says whether to run the next."""
+    """Runs jobs in isolation: one RunResult per input, in order. `keep_going` sees each run's result and
+    says whether to run the next input. A backend that cannot honour a job's `modules`, `main`,
+    `companion` or `command` raises ValueError rather than run it some other way."""
 
     name: ClassVar[str]
 
@@ -125,10 +186,14 @@ class ServerSandbox(Sandbox):
 
     def __init__(self) -> None:
         self._chan: Channel | None = None
+        self._modules: Modules = ()  # what the running supervisor loaded
 
-    # backends implement these two
+    # backends implement these two; `_connect` starts the supervisor from `self._source()`
     def _connect(self) -> Channel:
         raise NotImplementedError
+
+    def _source(self) -> str:
+        return server_source(self._modules)
 
     def _scratch(self) -> str:
         return "/tmp"
@@ -177,15 +242,21 @@ class ServerSandbox(Sandbox):
         return json.loads(exact(size))
 
     def run(self, job: Job, keep_going: Callable[[RunResult], bool] | None = None) -> list[RunResult]:
+        if job.modules != self._modules:  # another set of modules: a fresh supervisor loads them
+            self._reset()
+            self._modules = job.modules
         chan = self._ensure()
         payload = {
-            "kind": job.kind,
             "program": job.program,
-            "tests": job.tests,
-            "context": job.context,
-            "entry_point": job.entry_point,
-            "inputs": list(job.inputs) if job.kind == "stdio" else [""],
+            "inputs": list(job.inputs),
             "limits": asdict(job.limits),
+            "files": dict(job.files),
+            "env": dict(job.env),
+            "argv": list(job.argv),
+            "filename": job.filename,
+            "command": list(job.command),
+            "main": _call(job.main),
+            "companion": _call(job.companion),
         }
         results: list[RunResult] = []
         wait = job.limits.wall + self.slack
@@ -205,10 +276,7 @@ class ServerSandbox(Sandbox):
                     cpu=msg["cpu"],
                     stdout=msg["stdout"],
                     stderr=msg["stderr"],
-                    harness_passed=job.kind == "python"
-                    and msg["passed"] is True
-                    and msg["exit_code"] == 0
-                    and not msg["timed_out"],
+                    report=msg["report"],
                 )
                 results.append(result)
                 self._send(chan, {"continue": keep_going(result) if keep_going else True})
@@ -278,6 +346,10 @@ class SandboxPool:
             for sb in self._all:
                 sb.close()
             self._all.clear()
+
+
+def _call(call: Call | None) -> dict | None:
+    return None if call is None else {"function": call.function, "args": dict(call.args)}
 
 
 def create_sandbox(name: str, unsafe_no_sandbox: bool = False, **options: object) -> Sandbox:

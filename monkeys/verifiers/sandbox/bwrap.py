@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import IO
 
 from monkeys.errors import MonkeysError
-from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, SERVER_SOURCE, ServerSandbox
+from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, ServerSandbox, server_source
 
 TMPFS_BYTES = 256 << 20
 
@@ -65,7 +65,7 @@ def _drop_privileges() -> None:
         os.setuid(SANDBOX_UID)
 
 
-def bwrap_argv(python: str = "/usr/bin/python3") -> list[str]:
+def bwrap_argv(python: str = "/usr/bin/python3", source: str | None = None) -> list[str]:
     argv = [
         "bwrap",
         "--unshare-all",  # user, ipc, pid, net, uts, cgroup namespaces: no network at all, not even loopback
@@ -97,7 +97,7 @@ def bwrap_argv(python: str = "/usr/bin/python3") -> list[str]:
     ]  # fmt: skip
     for key, value in PINNED_ENV.items():
         argv += ["--setenv", key, value]
-    return [*argv, python, "-s", "-c", SERVER_SOURCE, "bwrap"]
+    return [*argv, python, "-s", "-c", source or server_source(), "bwrap"]
 
 
 @SANDBOXES.register("bwrap")
@@ -125,7 +125,7 @@ class BwrapSandbox(ServerSandbox):
             self._stderr.close()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as this supervisor)
         proc = spawn(
-            bwrap_argv(self.python),
+            bwrap_argv(self.python, self._source()),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

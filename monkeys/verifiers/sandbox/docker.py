@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from monkeys.errors import MonkeysError
-from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, SERVER_SOURCE, ServerSandbox
+from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOX_UID, SANDBOXES, ServerSandbox
 
 DEFAULT_HOST = "unix:///run/monkeys-docker.sock"
 DEFAULT_IMAGE = "monkeys-sandbox:bookworm"
@@ -184,7 +184,7 @@ class DockerSandbox(ServerSandbox):
     def _start_container(self) -> Any:
         ctr = self.client.containers.run(
             self.image,
-            ["python3", "-s", "-c", SERVER_SOURCE, "docker-zygote"],
+            ["python3", "-s", "-c", self._source(), "docker-zygote"],
             detach=True,
             network_mode="none",
             read_only=True,
@@ -211,7 +211,7 @@ class DockerSandbox(ServerSandbox):
         api = self.client.api
         exec_id = api.exec_create(
             self.container.id,
-            ["python3", "-s", "-c", SERVER_SOURCE, "docker"],
+            ["python3", "-s", "-c", self._source(), "docker"],
             stdin=True,
             stdout=True,
             stderr=False,

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import warnings
 
-from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOXES, SERVER_SOURCE, ServerSandbox
+from monkeys.verifiers.sandbox.base import PINNED_ENV, SANDBOXES, ServerSandbox
 from monkeys.verifiers.sandbox.bwrap import PipeChannel
 
 _warned = False
@@ -44,7 +44,7 @@ class UnsafeSandbox(ServerSandbox):
 
     def _connect(self) -> PipeChannel:
         proc = subprocess.Popen(
-            [self.python, "-s", "-c", SERVER_SOURCE, "unsafe"],
+            [self.python, "-s", "-c", self._source(), "unsafe"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

