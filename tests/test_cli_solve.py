@@ -44,6 +44,13 @@ def test_solve_prints_stops_and_savings_and_fit_scaling_uses_the_stopping_estima
     fit = invoke("fit-scaling", "--run", run, "--bootstrap", "10", "--json", str(tmp_path / "f.json"))
     assert fit.exit_code == 0, fit.output
     doc = json.loads((tmp_path / "f.json").read_text())["solve"]
+    assert "(solve run, stopping time estimator)" in fit.output
+    assert set(doc["fits"]) == {"power_law", "neg_log_power_law"}
+    assert set(doc["coverage_ci"]) == set(doc["coverage"]) and doc["samples_read"] == sum(
+        expected_stop(pid, a, 1, 40)[0] for pid, a in ANSWERS.items()
+    )
+    for name, law in doc["fits"].items():  # every law is printed, with its parameters or why it is not
+        assert f"  {name}: " in fit.output and law["method"] == name
     stops = [expected_stop(pid, a, 1, 40)[0] for pid, a in ANSWERS.items()]
     for k in (1, 2, 5, 10):  # m = 1: pass@k estimate is [N <= k]
         assert doc["coverage"][str(k)] == pytest.approx(sum(n <= k for n in stops) / len(stops))

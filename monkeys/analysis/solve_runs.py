@@ -7,6 +7,7 @@ formula would be biased there (see `stopping.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from monkeys.analysis.coverage import curve_ks, interval, report_ks
 from monkeys.analysis.fits import fit_neg_log_power_law, fit_power_law
 from monkeys.analysis.outcomes import run_verdicts
+from monkeys.analysis.results import LawFit
 from monkeys.analysis.stopping import Stops, bootstrap_stop_coverage, max_k, read_in_order, stop_coverage
 from monkeys.errors import MonkeysError
 
@@ -56,7 +58,35 @@ def run_stops(run: Any, verifier: str | None = None) -> Stops:
     return Stops(np.array(ids), np.array(ns), np.array(ss), np.array(stopped), m, n0 if majority else cap)
 
 
-def solve_fit_scaling(run: Any, reps: int, seed: int, verifier: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SolveScaling:
+    """`fit-scaling` on a solve run: coverage@k from the stopping-time estimator, with bootstrap intervals over
+    problems, at the report ks, and the two coverage laws fitted to the whole curve."""
+
+    estimator: str
+    problems: int
+    successes: int
+    max_k: int
+    solved_fraction: float
+    samples_read: int
+    coverage: tuple[tuple[int, float, float, float], ...]  # (k, coverage, low, high)
+    fits: tuple[LawFit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "estimator": self.estimator,
+            "problems": self.problems,
+            "successes": self.successes,
+            "max_k": self.max_k,
+            "solved_fraction": self.solved_fraction,
+            "samples_read": self.samples_read,
+            "coverage": {str(k): c for k, c, _, _ in self.coverage},
+            "coverage_ci": {str(k): [lo, hi] for k, _, lo, hi in self.coverage},
+            "fits": {f.method: f.to_json() for f in self.fits},
+        }
+
+
+def solve_fit_scaling(run: Any, reps: int, seed: int, verifier: str | None = None) -> SolveScaling:
     """Coverage@k with bootstrap intervals over problems, and the two coverage laws fitted to it."""
     stops = run_stops(run, verifier)
     top = max_k(stops)
@@ -66,23 +96,22 @@ def solve_fit_scaling(run: Any, reps: int, seed: int, verifier: str | None = Non
     boot = bootstrap_stop_coverage(stops, ks, reps, rng) if reps > 1 and len(stops.n) > 1 else None
     lo, hi = interval(boot, LEVEL) if boot is not None else (np.full(len(ks), np.nan),) * 2
     at = {int(k): i for i, k in enumerate(ks)}
-    rk = report_ks(top)
-    fits = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         neg_log = np.where(cov > 0, -np.log(cov), np.nan)
-    for fit in (fit_power_law(ks, cov, boot), fit_neg_log_power_law(ks, cov, neg_log, boot)):
-        fits[fit.method] = fit.summary(LEVEL)
+    fits = tuple(
+        LawFit.of(fit, LEVEL)
+        for fit in (fit_power_law(ks, cov, boot), fit_neg_log_power_law(ks, cov, neg_log, boot))
+    )
     rule = run.manifest["solve"]
-    return {
-        "estimator": "majority: first min_samples samples"
+    return SolveScaling(
+        estimator="majority: first min_samples samples"
         if rule.get("stop") == "majority"
         else "stopping time",
-        "problems": len(stops.n),
-        "successes": stops.m,
-        "max_k": top,
-        "solved_fraction": float(np.mean(stops.s > 0)),
-        "samples_read": int(stops.n.sum()),
-        "coverage": {str(k): float(cov[at[k]]) for k in rk},
-        "coverage_ci": {str(k): [float(lo[at[k]]), float(hi[at[k]])] for k in rk},
-        "fits": fits,
-    }
+        problems=len(stops.n),
+        successes=stops.m,
+        max_k=top,
+        solved_fraction=float(np.mean(stops.s > 0)),
+        samples_read=int(stops.n.sum()),
+        coverage=tuple((k, float(cov[at[k]]), float(lo[at[k]]), float(hi[at[k]])) for k in report_ks(top)),
+        fits=fits,
+    )

@@ -203,24 +203,20 @@ def print_solve_fit(run: Any, bootstrap: int, seed: int, verifier: str | None, j
     from monkeys.analysis.report import write_json
     from monkeys.analysis.solve_runs import solve_fit_scaling
 
-    doc = solve_fit_scaling(run, bootstrap, seed, verifier)
-    cov = doc["coverage"]
+    res = solve_fit_scaling(run, bootstrap, seed, verifier)
     console.print(
-        f"{Path(run.path).name} (solve run, {doc['estimator']} estimator): {doc['problems']} problems, "
-        f"{doc['samples_read']} samples read; coverage "
-        + ", ".join(
-            f"k={k} {v:.4f} [{doc['coverage_ci'][k][0]:.4f}, {doc['coverage_ci'][k][1]:.4f}]"
-            for k, v in cov.items()
-        ),
+        f"{Path(run.path).name} (solve run, {res.estimator} estimator): {res.problems} problems, "
+        f"{res.samples_read} samples read; coverage "
+        + ", ".join(f"k={k} {c:.4f} [{lo:.4f}, {hi:.4f}]" for k, c, lo, hi in res.coverage),
         highlight=False,
         soft_wrap=True,
     )
-    for name, f in doc["fits"].items():
-        params = ", ".join(
-            f"{k}={v:.4f}" for k, v in f.items() if k in ("a", "b", "A", "B") and v is not None
-        )
+    for f in res.fits:
+        params = ", ".join(f"{k}={v:.4f}" for k, v in f.params if k in ("a", "b", "A", "B") and v is not None)
         console.print(
-            f"  {name}: {params or f.get('degenerate', 'not fitted')}", highlight=False, soft_wrap=True
+            f"  {f.method}: {params or f.degenerate or 'not fitted'}", highlight=False, soft_wrap=True
         )
     if json_out is not None:
-        write_json(json_out, {"source": str(run.path), "seed": seed, "bootstrap": bootstrap, "solve": doc})
+        write_json(
+            json_out, {"source": str(run.path), "seed": seed, "bootstrap": bootstrap, "solve": res.to_json()}
+        )
