@@ -45,8 +45,9 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds a response asks us to wait: `retry-after-ms`, `Retry-After` as seconds or as an HTTP date."""
+def retry_after_seconds(headers: Any, now: float | None = None) -> float | None:
+    """Seconds a response asks us to wait: `retry-after-ms`, `Retry-After` as seconds or as an HTTP date
+    (counted from `now`, a Unix time, default the clock)."""
     if headers is None:
         return None
     ms = headers.get("retry-after-ms")
@@ -62,7 +63,9 @@ def retry_after_seconds(headers: Any) -> float | None:
         return float(value)
     except ValueError:
         try:
-            return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            return email.utils.parsedate_to_datetime(value).timestamp() - (
+                time.time() if now is None else now
+            )
         except (TypeError, ValueError):
             return None
 
