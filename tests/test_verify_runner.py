@@ -315,3 +315,75 @@ def test_odd_completions_get_verdicts_not_crashes(tmp_path: Path) -> None:
     verify_run(run, cache=None, workers=2, timeout=5.0)
     v = run.verdicts("math").set_index("sample_index")["verdict"].to_dict()
     assert v == {0: "pass", 1: "fail", 2: "fail", 3: "pass"}
+
+
+class Counted(Pooled):
+    """Pooled, counting the extractions this (the parent) process makes."""
+
+    name = "t-counted"
+    extracts: ClassVar[int] = 0
+
+    def extract(self, problem: Problem, completion: str) -> str | None:
+        Counted.extracts += 1
+        return super().extract(problem, completion)
+
+
+VERIFIERS.add("t-counted", Counted)
+
+
+class InstantPool:
+    """Stands in for `CheckPool`: checks each submitted batch at once, in this process, and records how many
+    extractions the runner had made when it first got work."""
+
+    def __init__(self) -> None:
+        self.verifier = Counted()
+        self.pending: list[tuple[object, Verdict]] = []
+        self.extracts_at_first_submit: int | None = None
+        self.kills = 0
+
+    def submit(self, batches: object) -> None:
+        for b in batches:  # type: ignore[attr-defined]
+            if self.extracts_at_first_submit is None:
+                self.extracts_at_first_submit = Counted.extracts
+            for key, text in b.items:
+                self.pending.append((key, LastWord.check(self.verifier, b.problem, text)))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.pending)
+
+    def step(self, timeout: float | None = None) -> list[tuple[object, Verdict]]:
+        out, self.pending = self.pending, []
+        return out
+
+    def close(self) -> None: ...
+
+
+def test_pooled_checks_start_while_extraction_is_still_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+
+    from monkeys.verifiers.stage import runner
+
+    pool = InstantPool()
+
+    def start(self: object) -> Future[InstantPool]:
+        done: Future[InstantPool] = Future()
+        done.set_result(pool)
+        return done
+
+    monkeypatch.setattr(runner._Flow, "start_pool", start)
+    Counted.extracts = 0
+    # 3 problems x 1,000 samples, 50 distinct answers each, so groups get members across many ticks
+    refs = {"p0": "w0", "p1": "w1", "p2": "w2"}
+    samples = [(p, i, f"try w{i % 50}") for p in refs for i in range(1000)]
+    run = make_run(tmp_path / "r", refs, samples, "t-counted")
+    rep = verify_run(run, cache=None, workers=2)
+    assert pool.extracts_at_first_submit is not None and pool.extracts_at_first_submit < 1000
+    assert rep.verified == 3000 and rep.distinct == 150 and rep.checks == 150 + 3  # + the empty canaries
+    v = run.verdicts("t-counted")
+    assert len(v) == 3000 and not v.duplicated(["problem_id", "sample_index"]).any()
+    want = {(p, i): "pass" if f"w{i % 50}" == refs[p] else "fail" for p, i, _ in samples}
+    got = dict(zip(zip(v["problem_id"], v["sample_index"], strict=True), v["verdict"], strict=True))
+    assert got == want

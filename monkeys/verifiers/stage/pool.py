@@ -138,6 +138,7 @@ class CheckPool:
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload([*BASE_PRELOAD, *preload, *self.imports])
         self._slots: list[_Slot] = []
+        self._queue: deque[Batch] = deque()
         self.kills = 0
         started: list[tuple[Any, mpc.Connection]] = []
         try:
@@ -196,41 +197,66 @@ class CheckPool:
         slot.process, slot.conn, slot.batch = fresh.process, fresh.conn, None
         return exitcode
 
+    def submit(self, batches: Iterable[Batch]) -> None:
+        """Queue batches; idle workers take them at the next `step`."""
+        self._queue.extend(b for b in batches if b.items)
+
+    @property
+    def busy(self) -> bool:
+        """Whether any batch is queued or being checked."""
+        return bool(self._queue) or any(s.batch is not None for s in self._slots)
+
     def run(self, batches: Iterable[Batch]) -> Iterator[tuple[Hashable, Verdict]]:
-        """Yield (key, verdict) for every item of every batch, in completion order."""
-        queue: deque[Batch] = deque(b for b in batches if b.items)
-        while queue or any(s.batch is not None for s in self._slots):
-            for slot in self._slots:
-                if slot.batch is None and queue:
-                    slot.batch = queue.popleft()
-                    try:
-                        slot.conn.send((slot.batch.problem, list(slot.batch.items)))
-                    except OSError:  # the idle worker died (killed from outside): replace it, retry the batch
-                        queue.appendleft(slot.batch)
-                        self._replace(slot)
-                        continue
-                    slot.started = time.monotonic()
-            busy = [s for s in self._slots if s.batch is not None]
-            now = time.monotonic()
-            wait_for = max(0.0, min(s.started + self.timeout for s in busy) - now)
-            ready = mpc.wait([s.conn for s in busy], timeout=wait_for)
-            for slot in busy:
-                assert slot.batch is not None
-                if slot.conn in ready:
+        """Yield (key, verdict) for every item of every batch (and of any batch already submitted), in
+        completion order."""
+        self.submit(batches)
+        while self.busy:
+            yield from self.step()
+
+    def step(self, timeout: float | None = None) -> list[tuple[Hashable, Verdict]]:
+        """Hand queued batches to idle workers, then take every verdict that is ready, waiting at most
+        `timeout` seconds for one (None: until one arrives or a check's deadline passes); a check past its
+        deadline has its worker killed and gets a `timeout` verdict. Returns (key, verdict) pairs."""
+        out: list[tuple[Hashable, Verdict]] = []
+        queue = self._queue
+        for slot in self._slots:
+            while slot.batch is None and queue:
+                slot.batch = queue.popleft()
+                try:
+                    slot.conn.send((slot.batch.problem, list(slot.batch.items)))
+                except OSError:  # the idle worker died (killed from outside): replace it, retry the batch
+                    queue.appendleft(slot.batch)
+                    self._replace(slot)
+                    continue
+                slot.started = time.monotonic()
+        busy = [s for s in self._slots if s.batch is not None]
+        if not busy:
+            return out
+        wait_for = max(0.0, min(s.started + self.timeout for s in busy) - time.monotonic())
+        if timeout is not None:
+            wait_for = min(wait_for, timeout)
+        ready = mpc.wait([s.conn for s in busy], timeout=wait_for)
+        for slot in busy:
+            assert slot.batch is not None
+            if slot.conn in ready:
+                while slot.batch is not None:  # every verdict already in the pipe, not just one
                     try:
                         key, verdict = slot.conn.recv()
                     except (EOFError, OSError):
-                        yield from self._lost(slot, queue, "error")
-                        continue
+                        out.extend(self._lost(slot, "error"))
+                        break
                     slot.batch.items.popleft()
                     slot.started = time.monotonic()
                     if not slot.batch.items:
                         slot.batch = None
-                    yield key, verdict
-                elif time.monotonic() >= slot.started + self.timeout and not slot.conn.poll():
-                    yield from self._lost(slot, queue, "timeout")
+                    out.append((key, verdict))
+                    if not slot.conn.poll():
+                        break
+            elif time.monotonic() >= slot.started + self.timeout and not slot.conn.poll():
+                out.extend(self._lost(slot, "timeout"))
+        return out
 
-    def _lost(self, slot: _Slot, queue: deque[Batch], why: str) -> Iterator[tuple[Hashable, Verdict]]:
+    def _lost(self, slot: _Slot, why: str) -> list[tuple[Hashable, Verdict]]:
         """The check in flight on `slot` ran out of time or killed its worker: grade it, requeue the rest."""
         assert slot.batch is not None
         batch = slot.batch
@@ -238,14 +264,17 @@ class CheckPool:
         self.kills += 1
         exitcode = self._replace(slot)
         if batch.items:
-            queue.appendleft(batch)
+            self._queue.appendleft(batch)
         if why == "timeout":
-            yield (
-                key,
-                Verdict("timeout", None, f"check ran past {self.timeout:g}s; worker killed", self.timeout),
-            )
-        else:
-            yield key, Verdict("error", None, f"verifier worker died (exit code {exitcode})", 0.0)
+            return [
+                (
+                    key,
+                    Verdict(
+                        "timeout", None, f"check ran past {self.timeout:g}s; worker killed", self.timeout
+                    ),
+                )
+            ]
+        return [(key, Verdict("error", None, f"verifier worker died (exit code {exitcode})", 0.0))]
 
     def close(self) -> None:
         for slot in self._slots:

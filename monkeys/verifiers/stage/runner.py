@@ -11,8 +11,10 @@
 4. Canaries: on the problems still to check, the verifier's gold completion must pass and an empty
    completion must fail, or nothing is written and the run is refused.
 5. Checks run in killable worker processes (`pool.py`; a `ChecksQuickly` verifier first settles what it
-   can in this process, exactly and in microseconds, and only the rest goes to the pool, whose fork server
-   is started before extraction so that its imports overlap it), in the verifier's own `check_batch` (a
+   can in this process, exactly and in microseconds, and only the rest goes to the pool). Pooled checks
+   overlap extraction: the fork server and then the workers start in the background, the canaries go to
+   them first, and each group goes to them as soon as extraction makes it, so on a run whose checks are
+   slow the workers check while this process extracts. Or checks run in the verifier's own `check_batch` (a
    `ChecksBatch`), or, for verifiers that declare `runs_inline = True` (microsecond checks that cannot
    hang), in this process, on the extract itself when the verifier is a `ChecksExtract`. Inline verifiers skip the
    verdict cache: looking a verdict up costs more than making it.
@@ -27,11 +29,13 @@ import hashlib
 import itertools
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from monkeys.errors import MonkeysError, RunMismatchError, UsageError
 from monkeys.host import default_workers
@@ -197,71 +201,11 @@ def verify_run(
         ours, legacy = _choose_set(run, table, name, report.version, identity, defaults, regrade)
         sink = _Sink(table, name, report.version, cache, problems, ours)
         done = _done_keys(table, name, report.version, ours, legacy)
-        pooled = not verifier.runs_inline and not isinstance(verifier, ChecksBatch) and ray is None
-        if pooled:  # the fork server imports the verifier's modules (SymPy: a second) while we extract
-            with contextlib.suppress(Exception):  # a failure here shows, clearly, when the pool starts
-                prestart(tuple(verifier.preload), (type(verifier).__module__,))
-        groups, errors, report.samples, report.already_done = group_pending(run, verifier, problems, done)
-        report.extract_errors = len(errors)
-        pending_problems = {g.problem_id for g in groups.values()}
-        canaries = Canaries(verifier, [problems[p] for p in sorted(pending_problems)])
-        canary_groups = canaries.groups()
-        report.without_gold = len(canaries.without_gold)
-        for key, g in canary_groups.items():
-            if key in groups:
-                groups[key].canary = g.canary
-            else:
-                groups[key] = g
-        quick = _quick_verdicts(verifier, problems, groups.values()) if pooled else {}
-        todo = list(groups.values())
-        slow = [g for g in todo if id(g) not in quick]  # quick verdicts skip the cache, as inline ones do
-        if cache is not None:
-            for g in slow:
-                g.key = item_key(g.extract, g.text)
-        report.distinct = sum(1 for g in todo if g.members)
-        if cache is not None and slow:
-            hits = cache.get_many(name, sink.cache_version, [(sink.pkey(g.problem_id), g.key) for g in slow])
-            resolved = {
-                id(g): hits[(sink.pkey(g.problem_id), g.key)]
-                for g in slow
-                if (sink.pkey(g.problem_id), g.key) in hits
-            }
-            report.cache_hits = sum(1 for g in slow if id(g) in resolved and g.members)
+        job = _Job(run, verifier, name, chosen, problems, done, sink, report, workers, timeout, progress, ray)
+        if not verifier.runs_inline and not isinstance(verifier, ChecksBatch) and ray is None:
+            _verify_pooled(job)
         else:
-            resolved = {}
-        resolved.update(quick)
-        report.quick = sum(1 for g in todo if id(g) in quick and g.members)
-        runner = _Executor(verifier, name, chosen, workers, timeout, ray)
-        bar: _NoBar | _RichBar = _NoBar()
-        try:
-            first = [g for g in todo if g.canary and id(g) not in resolved]
-            for g, verdict in runner.run(problems, first):
-                resolved[id(g)] = verdict
-                sink.cache_only(g, verdict)
-            canaries.enforce({g.problem_id + ":" + g.canary: resolved[id(g)] for g in todo if g.canary})
-            sink.add_rows(errors)  # only once the canaries allow writing anything
-            rest = [g for g in todo if g.members and id(g) not in resolved]
-            report.checks = len(rest) + len(first) + len(quick)
-            bar = _progress(progress, sum(len(g.members) for g in todo if g.members), name)
-            known = iter([g for g in todo if g.members and id(g) in resolved])
-
-            def fan_out_known(count: int | None) -> None:  # verdicts from the cache or the quick check
-                for g in itertools.islice(known, count):
-                    sink.fan_out(g, resolved[id(g)], cached=True)
-                    bar.advance(len(g.members))
-
-            # the workers' checks start first; the known verdicts are written while the parent waits on them
-            for g, verdict in runner.run(problems, rest):
-                sink.fan_out(g, verdict)
-                bar.advance(len(g.members))
-                fan_out_known(KNOWN_PER_CHECK)
-            fan_out_known(None)
-        finally:
-            bar.close()
-            report.kills = runner.kills
-            report.ray_tasks, report.ray_failed = runner.ray_tasks, runner.ray_failed
-            runner.close()
-            sink.flush()
+            _verify_in_turn(job)
         report.verified = sink.rows_written
         if sink.shards > 1:
             table.compact()
@@ -270,6 +214,291 @@ def verify_run(
         run.update_manifest(**{MANIFEST_KEY: sets})
     report.seconds = time.perf_counter() - t0
     return report
+
+
+@dataclass
+class _Job:
+    """One verify call's settled inputs, for either way of checking."""
+
+    run: Run
+    verifier: Verifier
+    name: str
+    chosen: dict[str, Any]
+    problems: dict[str, Problem]
+    done: set[tuple[str, int]]
+    sink: _Sink
+    report: VerifyReport
+    workers: int
+    timeout: float
+    progress: bool
+    ray: str | None
+
+
+def _verify_in_turn(job: _Job) -> None:
+    """Inline, batch and Ray checks: extract everything, then check the groups (canaries first)."""
+    verifier, problems, sink, report = job.verifier, job.problems, job.sink, job.report
+    groups, errors, report.samples, report.already_done = group_pending(job.run, verifier, problems, job.done)
+    report.extract_errors = len(errors)
+    pending_problems = {g.problem_id for g in groups.values()}
+    canaries = Canaries(verifier, [problems[p] for p in sorted(pending_problems)])
+    canary_groups = canaries.groups()
+    report.without_gold = len(canaries.without_gold)
+    for key, g in canary_groups.items():
+        if key in groups:
+            groups[key].canary = g.canary
+        else:
+            groups[key] = g
+    todo = list(groups.values())
+    report.distinct = sum(1 for g in todo if g.members)
+    resolved = sink.look_up(todo)
+    report.cache_hits = sum(1 for g in todo if id(g) in resolved and g.members)
+    runner = _Executor(verifier, job.name, job.chosen, job.workers, job.timeout, job.ray)
+    bar: _NoBar | _RichBar = _NoBar()
+    try:
+        first = [g for g in todo if g.canary and id(g) not in resolved]
+        for g, verdict in runner.run(problems, first):
+            resolved[id(g)] = verdict
+            sink.cache_only(g, verdict)
+        canaries.enforce({g.problem_id + ":" + g.canary: resolved[id(g)] for g in todo if g.canary})
+        sink.add_rows(errors)  # only once the canaries allow writing anything
+        rest = [g for g in todo if g.members and id(g) not in resolved]
+        report.checks = len(rest) + len(first)
+        bar = _progress(job.progress, sum(len(g.members) for g in todo if g.members), job.name)
+        known = iter([g for g in todo if g.members and id(g) in resolved])
+
+        def fan_out_known(count: int | None) -> None:  # verdicts from the cache
+            for g in itertools.islice(known, count):
+                sink.fan_out(g, resolved[id(g)], cached=True)
+                bar.advance(len(g.members))
+
+        # the workers' checks start first; the known verdicts are written while the parent waits on them
+        for g, verdict in runner.run(problems, rest):
+            sink.fan_out(g, verdict)
+            bar.advance(len(g.members))
+            fan_out_known(KNOWN_PER_CHECK)
+        fan_out_known(None)
+    finally:
+        bar.close()
+        report.kills = runner.kills
+        report.ray_tasks, report.ray_failed = runner.ray_tasks, runner.ray_failed
+        runner.close()
+        sink.flush()
+
+
+def _verify_pooled(job: _Job) -> None:
+    """Checks in the worker pool, started while this process is still extracting: the canaries first,
+    then each group as extraction finds it (settled here when the verifier's quick check can, else looked
+    up in the cache, else sent to a worker). Rows are written once the canaries pass, and from then on as
+    verdicts and samples come in."""
+    verifier, problems, sink, report = job.verifier, job.problems, job.sink, job.report
+    with contextlib.suppress(Exception):  # a failure here shows, clearly, when the pool starts
+        prestart(tuple(verifier.preload), (type(verifier).__module__,))  # imports overlap extraction
+    pending = _pending_problems(job.run, problems, job.done)
+    canaries = Canaries(verifier, [problems[p] for p in pending])
+    groups = canaries.groups()
+    report.without_gold = len(canaries.without_gold)
+    flow = _Flow(job, list(groups.values()))
+    bar: _NoBar | _RichBar = _NoBar()
+    try:
+        for g in list(groups.values()):
+            flow.new(g)
+        flow.tick()
+        groups, flow.errors, report.samples, report.already_done = group_pending(
+            job.run, verifier, problems, job.done, groups, flow.new, flow.member, flow.tick
+        )
+        report.extract_errors = len(flow.errors)
+        bar = flow.bar = _progress(
+            job.progress, sum(len(g.members) for g in flow.groups) + len(flow.errors), job.name
+        )
+        bar.advance(flow.rows)
+        while not flow.open or flow.busy:
+            flow.tick(None)
+        flow.tick(0)  # the rows of the last samples to join groups with verdicts
+    finally:
+        bar.close()
+        report.kills = flow.kills
+        flow.close()
+        sink.flush()
+    settled = [(flow.how.get(id(g)), bool(g.members)) for g in flow.groups]
+    report.distinct = sum(1 for _, m in settled if m)
+    report.quick = sum(1 for how, m in settled if how == "quick" and m)
+    report.cache_hits = sum(1 for how, m in settled if how == "cache" and m)
+    report.checks = sum(1 for how, _ in settled if how in ("quick", "check"))
+
+
+def _pending_problems(run: Run, problems: dict[str, Problem], done: set[tuple[str, int]]) -> list[str]:
+    """The run's problems with a sample still to grade (the problems the canaries check), sorted."""
+    t = run.table("samples").read(["problem_id", "sample_index"])
+    if not done:
+        ids = set(pc.unique(t["problem_id"]).to_pylist())
+    else:
+        ids = {
+            p
+            for p, i in zip(t["problem_id"].to_pylist(), t["sample_index"].to_pylist(), strict=True)
+            if (p, i) not in done
+        }
+    return sorted(p for p in ids if p in problems)
+
+
+class _Flow:
+    """The state of a pooled verify while extraction runs: which groups have verdicts and how, which are
+    with the workers, and whether the canaries have passed (before that, nothing is written)."""
+
+    def __init__(self, job: _Job, canaries: list[Group]) -> None:
+        verifier = self.verifier = job.verifier
+        self.name, self.options, self.workers, self.timeout = job.name, job.chosen, job.workers, job.timeout
+        self.problems, self.sink = job.problems, job.sink
+        self.quick = verifier.quick_check if isinstance(verifier, ChecksQuickly) else None
+        self.canaries = canaries
+        self.checker = Canaries(verifier, [])
+        self.groups: list[Group] = []  # every group made so far (canaries included)
+        self.errors: list[tuple[str, int, Verdict]] = []
+        self.resolved: dict[int, Verdict] = {}
+        self.how: dict[int, str] = {}  # "quick", "cache" or "check"
+        self.fresh: list[Group] = []  # groups for the cache and the pool, not yet handed on
+        self.inflight: dict[int, Group] = {}
+        self.pool: CheckPool | None = None
+        self._starting: ThreadPoolExecutor | None = None
+        self._pool_future: Future[CheckPool] | None = None
+        self.queued: list[Batch] = []  # batches made before the pool was up
+        self.dirty: list[Group] = []  # groups with samples to write at the next tick
+        self.open = False
+        self.rows = 0  # rows written
+        self.bar: _NoBar | _RichBar = _NoBar()
+        self._kills = 0
+
+    @property
+    def kills(self) -> int:
+        return self._kills + (self.pool.kills if self.pool is not None else 0)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.fresh) or bool(self.inflight)
+
+    def new(self, g: Group) -> None:
+        """A group extraction just made (or a canary): settle it here if the quick check can."""
+        self.groups.append(g)
+        if self.quick is not None:
+            try:
+                v = self.quick(self.problems[g.problem_id], g.extract)
+            except Exception:  # a quick check that raises leaves its group to the pool
+                v = None
+            if isinstance(v, Verdict):
+                self._settle(g, v, "quick")
+                return
+        self.fresh.append(g)
+
+    def member(self, g: Group, idx: int) -> None:
+        """A sample joined `g`: if `g` has its verdict and writing is allowed, its row goes out at the next
+        tick, with the group's other new samples (one write per group, not per sample)."""
+        if self.open and g.written == len(g.members) - 1 and id(g) in self.resolved:
+            self.dirty.append(g)
+
+    def tick(self, wait: float | None = 0.0) -> None:
+        """Hand fresh groups on, take the workers' verdicts (waiting at most `wait` seconds; None: until one
+        comes), and open writing once every canary has its verdict."""
+        dirty, self.dirty = self.dirty, []
+        for g in dirty:
+            self._write(g)
+        self.dispatch()
+        if self.inflight and self._pool_ready(block=wait is None):
+            assert self.pool is not None
+            for key, v in self.pool.step(wait):
+                g = self.inflight.pop(key)  # type: ignore[call-overload]
+                self.sink.cache_only(g, v)
+                self._settle(g, v, "check")
+        if not self.open and all(id(g) in self.resolved for g in self.canaries):
+            self.checker.enforce({g.problem_id + ":" + g.canary: self.resolved[id(g)] for g in self.canaries})
+            self.open = True
+            self.sink.add_rows(self.errors)
+            self.rows += len(self.errors)
+            self.bar.advance(len(self.errors))
+            self.errors = []
+            for g in self.groups:
+                if id(g) in self.resolved:
+                    self._write(g)
+
+    def dispatch(self) -> None:
+        """Fresh groups: verdicts from the cache, the rest to the workers, in batches of one problem's."""
+        if not self.fresh:
+            return
+        fresh, self.fresh = self.fresh, []
+        hits = self.sink.look_up(fresh)
+        todo = []
+        for g in fresh:
+            v = hits.get(id(g))
+            if v is not None:
+                self._settle(g, v, "cache")
+            else:
+                todo.append(g)
+        if not todo:
+            return
+        if self._pool_future is None:
+            self._pool_future = self.start_pool()
+        by_problem: dict[str, list[Group]] = defaultdict(list)
+        for g in todo:
+            by_problem[g.problem_id].append(g)
+            self.inflight[id(g)] = g
+        self.queued.extend(
+            Batch(self.problems[pid], deque((id(g), g.text) for g in gs[i : i + BATCH_ITEMS]))
+            for pid, gs in by_problem.items()
+            for i in range(0, len(gs), BATCH_ITEMS)
+        )
+        if self._pool_ready(block=False):
+            assert self.pool is not None
+            self.pool.submit(self.queued)
+            self.queued = []
+
+    def start_pool(self) -> Future[CheckPool]:
+        """Start the worker pool in a thread: this process goes on extracting while the workers start."""
+        self._starting = ThreadPoolExecutor(1, thread_name_prefix="monkeys-pool-start")
+        return self._starting.submit(
+            _make_pool, self.verifier, self.name, self.options, self.workers, self.timeout
+        )
+
+    def _pool_ready(self, block: bool) -> bool:
+        """Whether the worker pool is up (waiting for it when `block`); hands it the batches queued so far."""
+        if self.pool is None:
+            future = self._pool_future
+            if future is None or not (block or future.done()):
+                return False
+            self.pool = future.result()  # raises what the start raised (a worker that cannot start)
+            self.pool.submit(self.queued)
+            self.queued = []
+        return True
+
+    def _settle(self, g: Group, v: Verdict, how: str) -> None:
+        self.resolved[id(g)] = v
+        self.how[id(g)] = how
+        if self.open:
+            self._write(g)
+
+    def _write(self, g: Group) -> None:
+        n = len(g.members) - g.written
+        if n > 0:
+            self.sink.write_members(g, g.members[g.written :], self.resolved[id(g)])
+            g.written = len(g.members)
+            self.rows += n
+            self.bar.advance(n)
+
+    def close(self) -> None:
+        if self.pool is None and self._pool_future is not None:
+            with contextlib.suppress(Exception):  # a pool that failed to start has nothing to close
+                self.pool = self._pool_future.result()
+        if self._starting is not None:
+            self._starting.shutdown(wait=True)
+        if self.pool is not None:
+            self._kills += self.pool.kills
+            self.pool.close()
+            self.pool = None
+
+
+def _make_pool(
+    verifier: Verifier, name: str, options: dict[str, Any], workers: int, timeout: float
+) -> CheckPool:
+    preload = tuple(verifier.preload)
+    module = type(verifier).__module__  # workers import it, so plugins from anywhere work
+    return CheckPool(name, options, workers, timeout, preload, imports=(module,))
 
 
 # -- steps ---------------------------------------------------------------------------------------------
@@ -316,7 +545,8 @@ def _done_keys(table: Any, name: str, version: str, options: str, legacy: bool) 
 
 
 class _Executor:
-    """Runs checks the way the verifier wants: inline, via its `check_batch`, or in the worker pool."""
+    """Runs checks the way the verifier wants: inline, via its `check_batch`, or as Ray tasks (pooled
+    verifiers run in `_verify_pooled`)."""
 
     def __init__(
         self,
@@ -330,7 +560,6 @@ class _Executor:
         self.verifier, self.name, self.options = verifier, name, options
         self.workers, self.timeout, self.ray = workers, timeout, ray
         self.ray_tasks = self.ray_failed = 0
-        self.pool: CheckPool | None = None
         self.kills = 0
 
     def run(self, problems: dict[str, Problem], groups: Sequence[Group]) -> Iterator[tuple[Group, Verdict]]:
@@ -348,8 +577,8 @@ class _Executor:
             yield from self._on_ray(problems, groups)
         elif isinstance(v, ChecksBatch):
             yield from self._batched(v, problems, groups)
-        else:
-            yield from self._pooled(problems, groups)
+        else:  # pooled checks run in `_verify_pooled`, overlapping extraction
+            raise AssertionError(f"verifier {self.name} runs in the pool, not through _Executor")
 
     def _batched(
         self, verifier: ChecksBatch, problems: dict[str, Problem], groups: Sequence[Group]
@@ -402,51 +631,8 @@ class _Executor:
             self.ray_tasks += checks.tasks
             self.ray_failed += checks.failed_tasks
 
-    def _pooled(
-        self, problems: dict[str, Problem], groups: Sequence[Group]
-    ) -> Iterator[tuple[Group, Verdict]]:
-        if self.pool is None:
-            n = min(self.workers, max(1, len(groups)))
-            preload = tuple(self.verifier.preload)
-            module = type(self.verifier).__module__  # workers import it, so plugins from anywhere work
-            self.pool = CheckPool(self.name, self.options, n, self.timeout, preload, imports=(module,))
-        by_problem: dict[str, list[Group]] = defaultdict(list)
-        for g in groups:
-            by_problem[g.problem_id].append(g)
-        lookup = {id(g): g for g in groups}
-        batches = []
-        for pid, gs in by_problem.items():
-            for i in range(0, len(gs), BATCH_ITEMS):
-                batches.append(Batch(problems[pid], deque((id(g), g.text) for g in gs[i : i + BATCH_ITEMS])))
-        try:
-            for key, verdict in self.pool.run(batches):
-                yield lookup[key], verdict  # type: ignore[index]
-        finally:
-            self.kills = self.pool.kills
-
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-
-
-def _quick_verdicts(
-    verifier: Verifier, problems: dict[str, Problem], groups: Iterable[Group]
-) -> dict[int, Verdict]:
-    """Verdicts of the groups a `ChecksQuickly` verifier settles in this process (by group id); the rest need
-    the worker pool. A quick check that raises leaves its group to the pool."""
-    if not isinstance(verifier, ChecksQuickly):
-        return {}
-    out: dict[int, Verdict] = {}
-    quick = verifier.quick_check
-    for g in groups:
-        try:
-            v = quick(problems[g.problem_id], g.extract)
-        except Exception:
-            continue
-        if isinstance(v, Verdict):
-            out[id(g)] = v
-    return out
+        """Nothing to release: Ray's workers belong to the cluster, batch verifiers own their sandboxes."""
 
 
 def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
@@ -500,6 +686,25 @@ class _Sink:
         if k is None:
             k = self._pkeys[pid] = problem_key(self.problems[pid])
         return k
+
+    def look_up(self, groups: Sequence[Group]) -> dict[int, Verdict]:
+        """Cached verdicts of `groups` (by group id); gives each group its cache item key."""
+        if self.cache is None or not groups:
+            return {}
+        for g in groups:
+            g.key = item_key(g.extract, g.text)
+        hits = self.cache.get_many(
+            self.name, self.cache_version, [(self.pkey(g.problem_id), g.key) for g in groups]
+        )
+        return {
+            id(g): hits[(self.pkey(g.problem_id), g.key)]
+            for g in groups
+            if (self.pkey(g.problem_id), g.key) in hits
+        }
+
+    def write_members(self, g: Group, idxs: list[int], v: Verdict) -> None:
+        """Rows of some of `g`'s samples (the verdict is cached when it is checked, not here)."""
+        self._row(g.problem_id, idxs, v)
 
     def cache_only(self, g: Group, v: Verdict) -> None:
         if self.cache is not None:
