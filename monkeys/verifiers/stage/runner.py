@@ -435,15 +435,9 @@ class _Flow:
             return
         if self._pool_future is None:
             self._pool_future = self.start_pool()
-        by_problem: dict[str, list[Group]] = defaultdict(list)
         for g in todo:
-            by_problem[g.problem_id].append(g)
             self.inflight[id(g)] = g
-        self.queued.extend(
-            Batch(self.problems[pid], deque((id(g), g.text) for g in gs[i : i + BATCH_ITEMS]))
-            for pid, gs in by_problem.items()
-            for i in range(0, len(gs), BATCH_ITEMS)
-        )
+        self.queued.extend(_batches(self.problems, todo))
         if self._pool_ready(block=False):
             assert self.pool is not None
             self.pool.submit(self.queued)
@@ -491,6 +485,18 @@ class _Flow:
             self._kills += self.pool.kills
             self.pool.close()
             self.pool = None
+
+
+def _batches(problems: dict[str, Problem], groups: Sequence[Group]) -> list[Batch]:
+    """The groups' checks as worker batches of one problem's (a worker reads each reference once)."""
+    by_problem: dict[str, list[Group]] = defaultdict(list)
+    for g in groups:
+        by_problem[g.problem_id].append(g)
+    return [
+        Batch(problems[pid], deque((id(g), g.text) for g in gs[i : i + BATCH_ITEMS]))
+        for pid, gs in by_problem.items()
+        for i in range(0, len(gs), BATCH_ITEMS)
+    ]
 
 
 def _make_pool(
@@ -545,8 +551,8 @@ def _done_keys(table: Any, name: str, version: str, options: str, legacy: bool) 
 
 
 class _Executor:
-    """Runs checks the way the verifier wants: inline, via its `check_batch`, or as Ray tasks (pooled
-    verifiers run in `_verify_pooled`)."""
+    """Runs checks the way the verifier wants: inline, via its `check_batch`, as Ray tasks, or in the worker
+    pool (for `solve`; `verify` runs pooled checks in `_verify_pooled`)."""
 
     def __init__(
         self,
@@ -560,6 +566,7 @@ class _Executor:
         self.verifier, self.name, self.options = verifier, name, options
         self.workers, self.timeout, self.ray = workers, timeout, ray
         self.ray_tasks = self.ray_failed = 0
+        self.pool: CheckPool | None = None
         self.kills = 0
 
     def run(self, problems: dict[str, Problem], groups: Sequence[Group]) -> Iterator[tuple[Group, Verdict]]:
@@ -577,8 +584,8 @@ class _Executor:
             yield from self._on_ray(problems, groups)
         elif isinstance(v, ChecksBatch):
             yield from self._batched(v, problems, groups)
-        else:  # pooled checks run in `_verify_pooled`, overlapping extraction
-            raise AssertionError(f"verifier {self.name} runs in the pool, not through _Executor")
+        else:  # `solve`'s checks; `verify` runs pooled checks in `_verify_pooled`, overlapping extraction
+            yield from self._pooled(problems, groups)
 
     def _batched(
         self, verifier: ChecksBatch, problems: dict[str, Problem], groups: Sequence[Group]
@@ -631,8 +638,23 @@ class _Executor:
             self.ray_tasks += checks.tasks
             self.ray_failed += checks.failed_tasks
 
+    def _pooled(
+        self, problems: dict[str, Problem], groups: Sequence[Group]
+    ) -> Iterator[tuple[Group, Verdict]]:
+        if self.pool is None:
+            n = min(self.workers, max(1, len(groups)))
+            self.pool = _make_pool(self.verifier, self.name, self.options, n, self.timeout)
+        lookup = {id(g): g for g in groups}
+        try:
+            for key, verdict in self.pool.run(_batches(problems, groups)):
+                yield lookup[key], verdict  # type: ignore[index]
+        finally:
+            self.kills = self.pool.kills
+
     def close(self) -> None:
-        """Nothing to release: Ray's workers belong to the cluster, batch verifiers own their sandboxes."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
 
 def _safe_check(check: Any, problem: Problem, text: str) -> Verdict:
