@@ -387,3 +387,18 @@ def test_pooled_checks_start_while_extraction_is_still_running(
     want = {(p, i): "pass" if f"w{i % 50}" == refs[p] else "fail" for p, i, _ in samples}
     got = dict(zip(zip(v["problem_id"], v["sample_index"], strict=True), v["verdict"], strict=True))
     assert got == want
+
+
+def test_pooled_verdicts_are_not_cached_when_the_canaries_refuse(tmp_path: Path) -> None:
+    import sqlite3
+
+    cache = VerdictCache(tmp_path / "cache")
+    samples = [("p1", i, f"so w{i % 40}") for i in range(2000)] + [("p2", 0, "so y")]
+    run = make_run(tmp_path / "r", {"p1": "w0", "p2": "y"}, samples, "t-pooled")
+    LastWord.gold_override["p2"] = "answer wrong"  # the parent makes the canary's text; a worker checks it
+    with pytest.raises(MonkeysError, match=r"gold answer does not pass on 1 problem\(s\): p2"):
+        verify_run(run, cache=cache, workers=2)
+    assert run.verdicts().empty
+    assert cache.path is not None
+    with sqlite3.connect(cache.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (0,)

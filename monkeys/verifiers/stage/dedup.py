@@ -52,20 +52,16 @@ def group_pending(
 
     So that checks can run while extraction goes on: samples join the `groups` given (the canaries'), a
     group is passed to `on_new` when it is made and to `on_member` with each sample index it gets, and
-    `tick` is called every TICK_ROWS rows."""
+    `tick` is called before every TICK_ROWS rows."""
     extract = verifier.extract
     groups = {} if groups is None else groups
     errors: list[tuple[str, int, Verdict]] = []
     total = skipped = 0
-    rows = 0
     for batch in run.table("samples").iter_batches(
         ["problem_id", "sample_index", "text"], batch_size=TICK_ROWS if tick is not None else 65536
     ):
         if tick is not None:
-            rows += batch.num_rows
-            if rows >= TICK_ROWS:
-                tick()
-                rows = 0
+            tick()
         pids = batch.column(0).to_pylist()
         idxs = batch.column(1).to_pylist()
         texts = batch.column(2).to_pylist()

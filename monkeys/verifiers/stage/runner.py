@@ -408,7 +408,13 @@ class _Flow:
                 self.sink.cache_only(g, v)
                 self._settle(g, v, "check")
         if not self.open and all(id(g) in self.resolved for g in self.canaries):
-            self.checker.enforce({g.problem_id + ":" + g.canary: self.resolved[id(g)] for g in self.canaries})
+            try:
+                self.checker.enforce(
+                    {g.problem_id + ":" + g.canary: self.resolved[id(g)] for g in self.canaries}
+                )
+            except MonkeysError:  # a verifier that fails its canaries leaves nothing behind, in the cache too
+                self.sink.pending_cache = []
+                raise
             self.open = True
             self.sink.add_rows(self.errors)
             self.rows += len(self.errors)
